@@ -1,0 +1,41 @@
+/** The CLI's subcommands. Each later feature adds one entry; `persona-lens --help` lists them all. */
+import type { OptionSpec, ParsedArgs } from './args';
+import { intOption } from './args';
+import { runSelfCheck } from '../core/selfCheck';
+import { runContext } from '../core/cancellation';
+
+export interface CliCommand {
+  name: string;
+  summary: string;
+  usage: string;
+  options: OptionSpec[];
+  run(args: ParsedArgs, io: CliIO): Promise<number>;
+}
+
+export interface CliIO {
+  out(line: string): void;
+  err(line: string): void;
+  signal: AbortSignal;
+}
+
+const selfCheck: CliCommand = {
+  name: 'self-check',
+  summary: 'Build and run a small ONNX graph on onnxruntime-node and check the result',
+  usage: 'persona-lens self-check [--runs N] [--size N]',
+  options: [
+    { name: 'runs', kind: 'string', description: 'how many runs (default 3)' },
+    { name: 'size', kind: 'string', description: 'matrix size (default 256)' },
+  ],
+  async run(args, io) {
+    const result = await runSelfCheck(
+      { runs: intOption(args, 'runs', 3), size: intOption(args, 'size', 256) },
+      runContext(io.signal, (done, total) => io.err(`run ${done}/${total}`)),
+    );
+    io.out(`onnxruntime ${result.onnxruntime}: ${result.runs} runs of a ${result.depth}-deep ${result.size}×${result.size} MatMul chain`);
+    io.out(`max abs error ${result.maxAbsError.toExponential(2)}, ${result.msPerRun.toFixed(2)} ms/run, ${result.gflops.toFixed(1)} GFLOP/s`);
+    io.out('self-check passed');
+    return 0;
+  },
+};
+
+export const COMMANDS: CliCommand[] = [selfCheck];

@@ -1,0 +1,26 @@
+/** Cooperative cancellation checked between model runs (a run itself cannot be interrupted). */
+export class CancelledError extends Error {
+  constructor(message = 'Cancelled') {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}
+
+export interface RunContext {
+  /** Throws CancelledError if the work was cancelled. Call between model runs. */
+  checkpoint(): Promise<void>;
+  progress(done: number, total: number, message?: string): void;
+}
+
+/** Lets pending messages (such as a cancel) be handled, then checks the signal. */
+export async function checkpointFor(signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new CancelledError();
+}
+
+export function runContext(signal?: AbortSignal, onProgress?: (done: number, total: number, message?: string) => void): RunContext {
+  return {
+    checkpoint: () => checkpointFor(signal),
+    progress: (done, total, message) => onProgress?.(done, total, message),
+  };
+}

@@ -1,0 +1,24 @@
+import type { TraitDefinition } from '../traits/trait';
+
+/** Scores of one response; null when the judge declined (refusal, unparsable output). */
+export interface JudgeScore {
+  /** Trait expression, 0–100. */
+  trait: number | null;
+  /** Coherence, 0–100 (fluency, no repetition loops, on topic). */
+  coherence: number | null;
+}
+
+export interface JudgeRequest {
+  trait: TraitDefinition;
+  question: string;
+  answer: string;
+}
+
+/** One interface for every judge: HTTP, VS Code LM, lexicon, local self-judge. */
+export interface Judge {
+  /** Stable id, e.g. "lexicon:organism", "openai:gpt-4.1-mini". */
+  readonly id: string;
+  /** True for judges the UI must label as weak (the local self-judge). */
+  readonly weak: boolean;
+  score(request: JudgeRequest, signal?: AbortSignal): Promise<JudgeScore>;
+}

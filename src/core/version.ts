@@ -1,0 +1,2 @@
+/** The tool version, recorded in vector-file metadata and reports. Kept in step with package.json by a test. */
+export const VERSION = '0.1.0';

@@ -1,0 +1,54 @@
+/**
+ * Entry of the engine process, forked by the extension (with ELECTRON_RUN_AS_NODE=1) or the CLI.
+ * It owns onnxruntime and the models; onnxruntime's run() blocks this process's event loop, never the host's.
+ */
+import { parseHostMessage, type EngineToHost, type EngineErrorCode } from '../protocol/engineProtocol';
+import { CancelledError, runContext } from '../core/cancellation';
+import { createHandlers, type Handler } from './handlers';
+import type { EngineMethod } from '../protocol/engineProtocol';
+
+const handlers = createHandlers();
+const running = new Map<number, AbortController>();
+
+function send(message: EngineToHost): void {
+  process.send?.(message);
+}
+
+async function handleRequest(id: number, method: EngineMethod, params: unknown): Promise<void> {
+  const handler = handlers[method] as Handler<EngineMethod> | undefined;
+  if (!handler) {
+    send({ type: 'error', id, error: { code: 'badRequest', message: `Unknown engine method "${String(method)}"` } });
+    return;
+  }
+  const controller = new AbortController();
+  running.set(id, controller);
+  try {
+    const ctx = runContext(controller.signal, (done, total, message) => send({ type: 'progress', id, progress: { done, total, message } }));
+    const result = await handler(params as never, ctx);
+    send({ type: 'result', id, result });
+  } catch (err) {
+    const code: EngineErrorCode = err instanceof CancelledError ? 'cancelled' : err instanceof RangeError || err instanceof TypeError ? 'badRequest' : 'failed';
+    send({ type: 'error', id, error: { code, message: err instanceof Error ? err.message : String(err) } });
+  } finally {
+    running.delete(id);
+  }
+}
+
+process.on('message', (raw) => {
+  const message = parseHostMessage(raw);
+  if (!message) {
+    send({ type: 'log', message: `Ignored a malformed message: ${JSON.stringify(raw)?.slice(0, 200)}` });
+    return;
+  }
+  if (message.type === 'cancel') running.get(message.id)?.abort();
+  else void handleRequest(message.id, message.method, message.params);
+});
+
+// The host going away (closed IPC channel) ends the engine: it must never outlive its owner.
+process.on('disconnect', () => process.exit(0));
+process.on('uncaughtException', (err) => {
+  send({ type: 'log', message: `Engine error: ${err.stack ?? err.message}` });
+  process.exit(1);
+});
+
+send({ type: 'ready', pid: process.pid });

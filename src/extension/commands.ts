@@ -1,0 +1,45 @@
+/** Command registrations: each command is thin glue over the engine or a view. */
+import * as vscode from 'vscode';
+import type { EngineHost } from './engineHost';
+import { PersonaLensPanel } from './panel';
+
+export interface Services {
+  engine: EngineHost;
+  log: vscode.OutputChannel;
+}
+
+/** Command ids, also listed in package.json `contributes.commands` (a test keeps them in step). */
+export const COMMAND_IDS = {
+  openPanel: 'personaLens.openPanel',
+  engineSelfCheck: 'personaLens.engineSelfCheck',
+  restartEngine: 'personaLens.restartEngine',
+  showLog: 'personaLens.showLog',
+} as const;
+
+export function registerCommands(context: vscode.ExtensionContext, services: Services): void {
+  const { engine, log } = services;
+  const register = (id: string, fn: (...args: unknown[]) => unknown): void => {
+    context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  };
+
+  register(COMMAND_IDS.openPanel, () => PersonaLensPanel.show(context, services));
+  register(COMMAND_IDS.engineSelfCheck, async () => {
+    const result = await engine.withProgress('Persona Lens: engine self-check', 'selfCheck', { runs: 20, size: 256 });
+    if (result) {
+      void vscode.window.showInformationMessage(
+        `Persona Lens engine OK (onnxruntime ${result.onnxruntime}): ${result.msPerRun.toFixed(1)} ms/run, ${result.gflops.toFixed(1)} GFLOP/s, max error ${result.maxAbsError.toExponential(1)}.`,
+      );
+    }
+  });
+  register(COMMAND_IDS.restartEngine, () => {
+    engine.restart();
+    void vscode.window.showInformationMessage('Persona Lens engine stopped; it starts again on the next request.');
+  });
+  register(COMMAND_IDS.showLog, () => log.show());
+
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(PersonaLensPanel.viewType, {
+      deserializeWebviewPanel: async (panel) => PersonaLensPanel.revive(panel, context, services),
+    }),
+  );
+}

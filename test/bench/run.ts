@@ -1,0 +1,17 @@
+/**
+ * `npm run bench`: speed and memory figures, measured side by side in one run, printed as one table.
+ * Not a test: numbers here are read by people and recorded in issue notes.
+ */
+import { benchActivation } from './activation';
+import { formatTable, type BenchRow } from './table';
+
+async function main(): Promise<void> {
+  const rows: BenchRow[] = [];
+  rows.push(...benchActivation());
+  console.log(formatTable(rows));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

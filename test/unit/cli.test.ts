@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { main } from '../../src/cli/main';
+import { parseArgs, UsageError } from '../../src/cli/args';
+import { VERSION } from '../../src/core/version';
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), signal: new AbortController().signal } };
+}
+
+describe('CLI', () => {
+  it('--help lists the subcommands', async () => {
+    const t = io();
+    assert.equal(await main(['--help'], t.io), 0);
+    assert.match(t.out.join('\n'), /Commands:\n\s+self-check/);
+  });
+  it('an unknown command exits 2 with help', async () => {
+    const t = io();
+    assert.equal(await main(['frobnicate'], t.io), 2);
+    assert.match(t.err.join('\n'), /Unknown command "frobnicate"/);
+  });
+  it('self-check runs onnxruntime in process and passes', async () => {
+    const t = io();
+    assert.equal(await main(['self-check', '--runs', '2', '--size', '64'], t.io), 0);
+    assert.match(t.out.join('\n'), /self-check passed/);
+  });
+  it('bad option values are usage errors (exit 2)', async () => {
+    const t = io();
+    assert.equal(await main(['self-check', '--runs', 'many'], t.io), 2);
+    assert.match(t.err.join('\n'), /--runs must be an integer/);
+  });
+  it('parseArgs rejects unknown options and missing values', () => {
+    assert.throws(() => parseArgs(['--x'], []), UsageError);
+    assert.throws(() => parseArgs(['--model'], [{ name: 'model', kind: 'string', description: '' }]), /needs a value/);
+    assert.deepEqual(parseArgs(['a', '--model=m', '--chat'], [{ name: 'model', kind: 'string', description: '' }, { name: 'chat', kind: 'flag', description: '' }]), {
+      options: { model: 'm', chat: true },
+      positionals: ['a'],
+    });
+  });
+  it('VERSION matches package.json', () => {
+    assert.equal(VERSION, require('../../package.json').version);
+  });
+});
