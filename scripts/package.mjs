@@ -28,7 +28,7 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const out = `persona-lens-${target}-${version}.vsix`;
 execFileSync(
   process.execPath,
-  ['node_modules/@vscode/vsce/vsce', 'package', '--target', target, '--allow-missing-repository', '--ignoreFile', ignoreFile, '--out', out],
+  ['node_modules/@vscode/vsce/vsce', 'package', '--target', target, '--allow-missing-repository', '--no-rewrite-relative-links', '--ignoreFile', ignoreFile, '--out', out],
   { stdio: 'inherit' },
 );
 console.log(`${out}: ${(statSync(out).size / 1024 / 1024).toFixed(1)} MiB`);
