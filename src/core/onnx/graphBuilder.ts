@@ -89,7 +89,7 @@ export class GraphBuilder {
 
   /** An inline constant tensor (for shapes, axes, scalars). */
   constant(tensor: TensorValue, name?: string): string {
-    const n = this.claim(name ?? this.fresh('const'));
+    const n = name ? this.claim(name) : this.fresh('const');
     this.initializers.push(inlineTensor(n, tensor));
     return n;
   }

@@ -1,0 +1,183 @@
+/**
+ * A local checkpoint folder in Hugging Face layout: config.json, model.safetensors or sharded
+ * model-*.safetensors + model.safetensors.index.json, tokenizer files. Everything is validated up front:
+ * pickle weights are refused (never unpickled), missing or truncated files and bogus headers are named.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { parseModelConfig, parameterCount, type ModelSpec } from './config';
+import { readSafetensorsHeader, type SafetensorsHeader, type TensorInfo } from './safetensors';
+
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
+
+export interface WeightRef {
+  file: string;
+  info: TensorInfo;
+}
+
+export interface Checkpoint {
+  dir: string;
+  spec: ModelSpec;
+  /** Every tensor by name, with the shard that holds it. */
+  weights: Map<string, WeightRef>;
+  shards: SafetensorsHeader[];
+  /** Identifies these exact weights: hash of config, file names, sizes and modification times. */
+  fingerprint: string;
+  /** raw config.json, kept for metadata. */
+  rawConfig: Record<string, unknown>;
+}
+
+export function openCheckpoint(dir: string): Checkpoint {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointError(`${dir} is not a folder. Choose a checkpoint folder with config.json and *.safetensors.`);
+  const configPath = path.join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new CheckpointError(`${dir} has no config.json: is this a Hugging Face checkpoint folder?`);
+  let rawConfig: Record<string, unknown>;
+  try {
+    rawConfig = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new CheckpointError(`${configPath} is not valid JSON (${(err as Error).message})`);
+  }
+  const spec = parseModelConfig(rawConfig, configPath);
+
+  const files = readdirSync(dir);
+  const shardFiles = findShards(dir, files);
+  const shards = shardFiles.map((f) => readSafetensorsHeader(f));
+  const weights = new Map<string, WeightRef>();
+  for (const shard of shards) for (const [name, info] of shard.tensors) weights.set(name, { file: shard.path, info });
+  validateWeights(dir, spec, weights);
+
+  const hash = createHash('sha256');
+  hash.update(readFileSync(configPath));
+  for (const f of shardFiles) {
+    const st = statSync(f);
+    hash.update(`${path.basename(f)}:${st.size}:${st.mtimeMs}`);
+  }
+  return { dir, spec, weights, shards, fingerprint: hash.digest('hex').slice(0, 16), rawConfig };
+}
+
+function findShards(dir: string, files: string[]): string[] {
+  const indexPath = path.join(dir, 'model.safetensors.index.json');
+  if (existsSync(indexPath)) {
+    let index: { weight_map?: Record<string, string> };
+    try {
+      index = JSON.parse(readFileSync(indexPath, 'utf8'));
+    } catch (err) {
+      throw new CheckpointError(`${indexPath} is not valid JSON (${(err as Error).message})`);
+    }
+    if (!index.weight_map || typeof index.weight_map !== 'object') throw new CheckpointError(`${indexPath} has no weight_map`);
+    const names = [...new Set(Object.values(index.weight_map))];
+    for (const n of names) {
+      if (typeof n !== 'string' || n.includes('/') || n.includes('\\') || !n.endsWith('.safetensors')) throw new CheckpointError(`${indexPath}: shard name ${JSON.stringify(n)} is not a plain *.safetensors file name`);
+      if (!existsSync(path.join(dir, n))) throw new CheckpointError(`${indexPath} names shard ${n}, which is missing from ${dir} (incomplete download?)`);
+    }
+    return names.sort().map((n) => path.join(dir, n));
+  }
+  if (files.includes('model.safetensors')) return [path.join(dir, 'model.safetensors')];
+  const loose = files.filter((f) => f.endsWith('.safetensors')).sort();
+  if (loose.length > 0) return loose.map((f) => path.join(dir, f));
+  const pickles = files.filter((f) => /\.(bin|pt|pth|ckpt|pkl)$/.test(f));
+  if (pickles.length > 0) {
+    throw new CheckpointError(
+      `${dir} holds only pickle weights (${pickles.join(', ')}). Persona Lens never unpickles files (it can run code). Convert them to safetensors first, e.g. with transformers: model.save_pretrained(dir, safe_serialization=True).`,
+    );
+  }
+  throw new CheckpointError(`${dir} has no *.safetensors weights`);
+}
+
+/** Names of the tensors the engine needs, by layer. */
+export function weightNames(spec: ModelSpec, layer: number) {
+  const p = `model.layers.${layer}`;
+  return {
+    inputNorm: `${p}.input_layernorm.weight`,
+    postNorm: `${p}.post_attention_layernorm.weight`,
+    q: `${p}.self_attn.q_proj`,
+    k: `${p}.self_attn.k_proj`,
+    v: `${p}.self_attn.v_proj`,
+    o: `${p}.self_attn.o_proj`,
+    qNorm: `${p}.self_attn.q_norm.weight`,
+    kNorm: `${p}.self_attn.k_norm.weight`,
+    gate: `${p}.mlp.gate_proj`,
+    up: `${p}.mlp.up_proj`,
+    down: `${p}.mlp.down_proj`,
+  };
+}
+
+/** The name of the output projection: lm_head when present, else the tied embeddings. */
+export function lmHeadName(ckpt: { spec: ModelSpec; weights: Map<string, unknown> }): string {
+  if (ckpt.weights.has('lm_head.weight')) return 'lm_head.weight';
+  return 'model.embed_tokens.weight';
+}
+
+function validateWeights(dir: string, spec: ModelSpec, weights: Map<string, WeightRef>): void {
+  const { hiddenSize: d, intermediateSize: f, numHeads: h, numKvHeads: kv, headDim: hd, vocabSize: v } = spec;
+  const expect = (name: string, shape: number[]): void => {
+    const w = weights.get(name);
+    if (!w) throw new CheckpointError(`${dir}: weight "${name}" is missing (does config.json match these weights?)`);
+    if (w.info.shape.length !== shape.length || w.info.shape.some((s, i) => s !== shape[i])) {
+      throw new CheckpointError(`${dir}: weight "${name}" has shape [${w.info.shape}] but config.json implies [${shape}]`);
+    }
+    if (!['F32', 'F16', 'BF16'].includes(w.info.dtype)) throw new CheckpointError(`${dir}: weight "${name}" is ${w.info.dtype}; only F32, F16 and BF16 are supported`);
+  };
+  expect('model.embed_tokens.weight', [v, d]);
+  expect('model.norm.weight', [d]);
+  if (weights.has('lm_head.weight')) expect('lm_head.weight', [v, d]);
+  else if (!spec.tieWordEmbeddings) throw new CheckpointError(`${dir}: lm_head.weight is missing and tie_word_embeddings is not true`);
+  for (let l = 0; l < spec.numLayers; l++) {
+    const n = weightNames(spec, l);
+    expect(n.inputNorm, [d]);
+    expect(n.postNorm, [d]);
+    expect(`${n.q}.weight`, [h * hd, d]);
+    expect(`${n.k}.weight`, [kv * hd, d]);
+    expect(`${n.v}.weight`, [kv * hd, d]);
+    expect(`${n.o}.weight`, [d, h * hd]);
+    if (spec.qkvBias) {
+      expect(`${n.q}.bias`, [h * hd]);
+      expect(`${n.k}.bias`, [kv * hd]);
+      expect(`${n.v}.bias`, [kv * hd]);
+    }
+    if (spec.oBias) expect(`${n.o}.bias`, [d]);
+    if (spec.qkNorm) {
+      expect(n.qNorm, [hd]);
+      expect(n.kNorm, [hd]);
+    }
+    expect(`${n.gate}.weight`, [f, d]);
+    expect(`${n.up}.weight`, [f, d]);
+    expect(`${n.down}.weight`, [d, f]);
+    if (spec.mlpBias) {
+      expect(`${n.gate}.bias`, [f]);
+      expect(`${n.up}.bias`, [f]);
+      expect(`${n.down}.bias`, [d]);
+    }
+  }
+}
+
+export interface MemoryEstimate {
+  parameters: number;
+  /** Bytes the engine needs: float32 weights plus working memory. */
+  requiredBytes: number;
+  availableBytes: number;
+}
+
+/** Estimates memory before loading: weights run as float32 (4 bytes each) plus ~25% for activations and runtime. */
+export function estimateMemory(spec: ModelSpec, availableBytes = os.freemem()): MemoryEstimate {
+  const parameters = parameterCount(spec);
+  return { parameters, requiredBytes: Math.ceil(parameters * 4 * 1.25 + 256 * 1024 * 1024), availableBytes };
+}
+
+export function assertMemoryAvailable(dir: string, spec: ModelSpec, availableBytes?: number): MemoryEstimate {
+  const estimate = estimateMemory(spec, availableBytes);
+  if (estimate.requiredBytes > estimate.availableBytes) {
+    const gib = (b: number) => (b / 1024 ** 3).toFixed(1);
+    throw new CheckpointError(
+      `${dir}: this model has ${(estimate.parameters / 1e9).toFixed(2)} B parameters and needs about ${gib(estimate.requiredBytes)} GiB as float32, but only ${gib(estimate.availableBytes)} GiB is available. Close other programs or choose a smaller model.`,
+    );
+  }
+  return estimate;
+}

@@ -1,0 +1,156 @@
+/**
+ * Builds the ONNX graph of a llama / mistral / qwen2 / qwen3 decoder that reproduces HF transformers' forward
+ * pass, plus what transformers.js graphs cannot do: every residual-stream row as an output (HF
+ * `output_hidden_states` convention) and steering / directional-ablation inputs at every row.
+ *
+ * Graph inputs (B batch, S new tokens, P past tokens, T = P + S, L layers, d hidden):
+ *   input_ids [B,S] int64; rope_cos, rope_sin [B,S,1,hd]; attn_bias [B,1,1,S,T] (0 or a large negative);
+ *   steer_add [B,L+1,d] (α·v per row, zero rows do nothing); steer_mask [B,S,1] (1 where steering applies);
+ *   ablate_dir [B,L+1,d] (unit directions to project out, zero rows do nothing);
+ *   logits_rows [K] int64 (flat b·S+s positions whose logits are wanted); past_key_l / past_value_l [B,KV,P,hd].
+ * Outputs: logits [K,V]; hidden_0 … hidden_L [B,S,d] (row 0 embeddings, row l output of block l, row L after the
+ *   final norm); present_key_l / present_value_l [B,KV,T,hd].
+ * Row r's steering and ablation apply to the residual stream after block r (row 0: the embeddings), before
+ * block r+1 reads it, so hidden_r reports the steered stream. For the last row they apply before the final norm.
+ */
+import { GraphBuilder, DataType } from '../onnx/graphBuilder';
+import type { ModelSpec } from './config';
+import { weightNames } from './checkpoint';
+
+/** Where an initializer's float32 bytes live (relative to the .onnx file). */
+export interface WeightLocation {
+  location: string;
+  offset: number;
+  length: number;
+  shape: number[];
+}
+
+export type WeightLookup = (name: string) => WeightLocation;
+
+/** Opset 17: RMSNorm written as Pow/ReduceMean/Add/Sqrt/Div/Mul is fused by onnxruntime at this opset. */
+export const DECODER_OPSET = 17;
+/** Bump when the graph changes, so cached graphs are rebuilt. */
+export const DECODER_GRAPH_VERSION = 1;
+/** HF masks with the dtype's minimum; half of it keeps bias + score finite. */
+export const MASKED = -1.7e38;
+
+export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead: string): Uint8Array {
+  const g = new GraphBuilder(`${spec.architecture}_decoder`);
+  const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: hd, numLayers: L, vocabSize: V, intermediateSize: F } = spec;
+  const G = H / KV;
+  const rows = L + 1;
+  const F32 = DataType.FLOAT;
+
+  const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'seq']);
+  const cos = g.input('rope_cos', F32, ['batch', 'seq', 1, hd]);
+  const sin = g.input('rope_sin', F32, ['batch', 'seq', 1, hd]);
+  const attnBias = g.input('attn_bias', F32, ['batch', 1, 1, 'seq', 'total']);
+  const steerAdd = g.input('steer_add', F32, ['batch', rows, d]);
+  const steerMask = g.input('steer_mask', F32, ['batch', 'seq', 1]);
+  const ablateDir = g.input('ablate_dir', F32, ['batch', rows, d]);
+  const logitsRows = g.input('logits_rows', DataType.INT64, ['rows']);
+
+  const init = (name: string): string => {
+    const w = weight(name);
+    return g.externalInitializer({ name, dataType: F32, dims: w.shape, location: w.location, offset: w.offset, length: w.length });
+  };
+
+  // Shapes computed once: [B,S] from input_ids, then [B,S,n] for each projection width.
+  const bs = g.node('Slice', [g.node('Shape', [inputIds]), g.int64s([0]), g.int64s([2])]);
+  const shapeCache = new Map<number, string>();
+  const shapeBS = (n: number): string => {
+    if (!shapeCache.has(n)) shapeCache.set(n, g.node('Concat', [bs, g.int64s([n])], { axis: 0 }));
+    return shapeCache.get(n)!;
+  };
+  const flat = (n: number) => g.int64s([-1, n]);
+  const flatD = flat(d);
+
+  /** x [B,S,in] · Wᵀ (+ b) → [B,S,out]; HF Linear weights are [out, in], so Gemm with transB. */
+  const linear = (x: string, prefix: string, outDim: number, inDim: number, bias: boolean): string => {
+    const x2 = g.node('Reshape', [x, inDim === d ? flatD : flat(inDim)]);
+    const inputs = [x2, init(`${prefix}.weight`)];
+    if (bias) inputs.push(init(`${prefix}.bias`));
+    return g.node('Reshape', [g.node('Gemm', inputs, { transB: 1 }), shapeBS(outDim)]);
+  };
+
+  const two = g.floatScalar(2);
+  const eps = g.floatScalar(spec.rmsNormEps);
+  /** HF RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w. */
+  const rmsNorm = (x: string, weightName: string): string => {
+    const variance = g.node('ReduceMean', [g.node('Pow', [x, two])], { axes: [-1], keepdims: 1 });
+    const normed = g.node('Div', [x, g.node('Sqrt', [g.node('Add', [variance, eps])])]);
+    return g.node('Mul', [normed, init(weightName)]);
+  };
+
+  const halfSplit = g.int64s([hd / 2, hd / 2]);
+  /** q·cos + rotate_half(q)·sin on [B,S,heads,hd], rotate_half(x) = cat(−x₂, x₁). */
+  const rope = (x: string): string => {
+    const [x1, x2] = g.nodeMulti('Split', [x, halfSplit], 2, { axis: -1 });
+    const rotated = g.node('Concat', [g.node('Neg', [x2]), x1], { axis: -1 });
+    return g.node('Add', [g.node('Mul', [x, cos]), g.node('Mul', [rotated, sin])]);
+  };
+
+  const rowIndex = (r: number) => g.int64Scalar(r);
+  const axis1 = g.int64s([1]);
+  /** Steering and ablation of residual-stream row r. */
+  const intervene = (h: string, r: number): string => {
+    const idx = rowIndex(r);
+    const u = g.node('Unsqueeze', [g.node('Gather', [ablateDir, idx], { axis: 1 }), axis1]); // [B,1,d]
+    const along = g.node('ReduceSum', [g.node('Mul', [h, u]), g.int64s([-1])], { keepdims: 1 }); // [B,S,1]
+    const ablated = g.node('Sub', [h, g.node('Mul', [g.node('Mul', [along, steerMask]), u])]);
+    const add = g.node('Unsqueeze', [g.node('Gather', [steerAdd, idx], { axis: 1 }), axis1]);
+    return g.node('Add', [ablated, g.node('Mul', [add, steerMask])]);
+  };
+
+  const scale = g.floatScalar(1 / Math.sqrt(hd));
+  const qShape = g.int64s([0, 0, H, hd]);
+  const kvShape = g.int64s([0, 0, KV, hd]);
+  const qGroupShape = g.int64s([0, 0, KV, G, hd]);
+  const axis2 = g.int64s([2]);
+
+  let h = g.node('Gather', [init('model.embed_tokens.weight'), inputIds], { axis: 0 });
+  h = intervene(h, 0);
+  const hiddenNames: string[] = [];
+  for (let l = 0; l < L; l++) {
+    hiddenNames.push(g.node('Identity', [h], {}, `hidden_${l}`));
+    const n = weightNames(spec, l);
+    const x = rmsNorm(h, n.inputNorm);
+    let q = g.node('Reshape', [linear(x, n.q, H * hd, d, spec.qkvBias), qShape]); // [B,S,H,hd]
+    let k = g.node('Reshape', [linear(x, n.k, KV * hd, d, spec.qkvBias), kvShape]); // [B,S,KV,hd]
+    const v = g.node('Reshape', [linear(x, n.v, KV * hd, d, spec.qkvBias), kvShape]);
+    if (spec.qkNorm) {
+      q = rmsNorm(q, n.qNorm);
+      k = rmsNorm(k, n.kNorm);
+    }
+    q = rope(q);
+    k = rope(k);
+    // Cache layout as HF: [B,KV,T,hd].
+    const pastK = g.input(`past_key_${l}`, F32, ['batch', KV, 'past', hd]);
+    const pastV = g.input(`past_value_${l}`, F32, ['batch', KV, 'past', hd]);
+    const kT = g.node('Concat', [pastK, g.node('Transpose', [k], { perm: [0, 2, 1, 3] })], { axis: 2 }, `present_key_${l}`);
+    const vT = g.node('Concat', [pastV, g.node('Transpose', [v], { perm: [0, 2, 1, 3] })], { axis: 2 }, `present_value_${l}`);
+    g.output(kT, F32, ['batch', KV, 'total', hd]);
+    g.output(vT, F32, ['batch', KV, 'total', hd]);
+    // Query head h uses kv head ⌊h/G⌋: group queries as [B,KV,G,S,hd] and broadcast k, v over G.
+    const qg = g.node('Transpose', [g.node('Reshape', [g.node('Mul', [q, scale]), qGroupShape])], { perm: [0, 2, 3, 1, 4] });
+    const kb = g.node('Unsqueeze', [g.node('Transpose', [kT], { perm: [0, 1, 3, 2] }), axis2]); // [B,KV,1,hd,T]
+    const scores = g.node('Add', [g.node('MatMul', [qg, kb]), attnBias]); // [B,KV,G,S,T]
+    const probs = g.node('Softmax', [scores], { axis: -1 });
+    const ctx = g.node('MatMul', [probs, g.node('Unsqueeze', [vT, axis2])]); // [B,KV,G,S,hd]
+    const merged = g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), shapeBS(H * hd)]);
+    h = g.node('Add', [h, linear(merged, n.o, d, H * hd, spec.oBias)]);
+    const y = rmsNorm(h, n.postNorm);
+    const gate = linear(y, n.gate, F, d, spec.mlpBias);
+    const act = g.node('Mul', [gate, g.node('Sigmoid', [gate])]); // SiLU
+    const mlp = linear(g.node('Mul', [act, linear(y, n.up, F, d, spec.mlpBias)]), n.down, d, F, spec.mlpBias);
+    h = intervene(g.node('Add', [h, mlp]), l + 1);
+  }
+  const final = rmsNorm(h, 'model.norm.weight');
+  hiddenNames.push(g.node('Identity', [final], {}, `hidden_${L}`));
+  for (const name of hiddenNames) g.output(name, F32, ['batch', 'seq', d]);
+
+  const picked = g.node('Gather', [g.node('Reshape', [final, flatD]), logitsRows], { axis: 0 });
+  const lmWeight = lmHead === 'model.embed_tokens.weight' ? 'model.embed_tokens.weight' : init(lmHead);
+  g.output(g.node('Gemm', [picked, lmWeight], { transB: 1 }, 'logits'), F32, ['rows', V]);
+  return g.encode(DECODER_OPSET);
+}

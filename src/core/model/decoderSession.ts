@@ -1,0 +1,195 @@
+/**
+ * Runs the decoder graph: one forward pass over a batch of new tokens, with an optional KV cache, steering,
+ * ablation, and a choice of hidden-state rows and logit positions to fetch (unfetched rows cost no copy).
+ */
+import * as os from 'node:os';
+import type * as Ort from 'onnxruntime-node';
+import { loadOnnxRuntime } from '../onnx/runtime';
+import type { ModelSpec } from './config';
+import { inverseFrequencies, rotaryTables } from './rope';
+import { MASKED } from './decoderGraph';
+
+export interface KvCache {
+  keys: Ort.Tensor[];
+  values: Ort.Tensor[];
+  /** Cached length P (including left padding). */
+  length: number;
+  /** Per batch row, 1 where the cached position holds a real token, 0 for padding. */
+  valid: Uint8Array[];
+}
+
+/** Per batch row: α·v added to each residual row, and unit directions to project out. */
+export interface Intervention {
+  /** [L+1, d] per batch row; rows of zeros leave that layer alone. */
+  add?: Float32Array[];
+  /** [L+1, d] per batch row of unit vectors (or zeros). */
+  ablate?: Float32Array[];
+  /** Per batch row, per new position: 1 where the intervention applies. Default: everywhere. */
+  mask?: Uint8Array[];
+}
+
+export interface ForwardInput {
+  /** [B][S] token ids of the new positions (left-pad with any id and mark them invalid). */
+  tokens: number[][];
+  /** [B][S]: 1 real token, 0 padding. Default: all real. */
+  valid?: Uint8Array[];
+  /** [B][S] position ids. Default: count of real tokens before it (HF generate's cumsum − 1). */
+  positions?: number[][];
+  past?: KvCache;
+  intervention?: Intervention;
+  /** Residual rows to fetch (0 … L). */
+  captureRows?: number[];
+  /** Which positions' logits to compute: all, the last of each row, or none. */
+  logits: 'all' | 'last' | 'none';
+}
+
+export interface ForwardOutput {
+  /** [K, V] logits for the requested positions (row-major by batch, then position). */
+  logits?: Float32Array;
+  /** row → [B, S, d] */
+  hidden: Map<number, Float32Array>;
+  cache: KvCache;
+}
+
+export interface SessionOptions {
+  threads?: number;
+}
+
+export class DecoderSession {
+  private readonly invFreq: Float32Array;
+
+  private constructor(readonly spec: ModelSpec, private readonly session: Ort.InferenceSession, private readonly ort: typeof Ort) {
+    this.invFreq = inverseFrequencies(spec.headDim, spec.rope);
+  }
+
+  static async create(spec: ModelSpec, onnxPath: string, options: SessionOptions = {}): Promise<DecoderSession> {
+    const ort = loadOnnxRuntime();
+    const session = await ort.InferenceSession.create(onnxPath, {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: options.threads ?? Math.max(1, os.availableParallelism()),
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      enableCpuMemArena: true,
+    });
+    return new DecoderSession(spec, session, ort);
+  }
+
+  get rows(): number {
+    return this.spec.numLayers + 1;
+  }
+
+  emptyCache(batch: number): KvCache {
+    const { numKvHeads: kv, headDim: hd, numLayers: L } = this.spec;
+    const empty = () => new this.ort.Tensor('float32', new Float32Array(0), [batch, kv, 0, hd]);
+    return { keys: Array.from({ length: L }, empty), values: Array.from({ length: L }, empty), length: 0, valid: Array.from({ length: batch }, () => new Uint8Array(0)) };
+  }
+
+  async forward(input: ForwardInput): Promise<ForwardOutput> {
+    const { ort, spec } = this;
+    const B = input.tokens.length;
+    const S = input.tokens[0]?.length ?? 0;
+    if (B === 0 || S === 0 || input.tokens.some((r) => r.length !== S)) throw new RangeError('forward: tokens must be a non-empty [batch][seq] array of equal-length rows');
+    const d = spec.hiddenSize;
+    const R = this.rows;
+    const past = input.past ?? this.emptyCache(B);
+    const P = past.length;
+    const T = P + S;
+    const valid = input.valid ?? input.tokens.map(() => new Uint8Array(S).fill(1));
+
+    const ids = new BigInt64Array(B * S);
+    for (let b = 0; b < B; b++)
+      for (let s = 0; s < S; s++) {
+        const id = input.tokens[b][s];
+        if (!Number.isInteger(id) || id < 0 || id >= spec.vocabSize) throw new RangeError(`token id ${id} is outside the vocabulary (0–${spec.vocabSize - 1})`);
+        ids[b * S + s] = BigInt(id);
+      }
+
+    // Positions: HF generate counts real tokens (cumsum of the attention mask − 1).
+    const positions = new Float64Array(B * S);
+    for (let b = 0; b < B; b++) {
+      let count = 0;
+      for (let j = 0; j < P; j++) count += past.valid[b][j];
+      for (let s = 0; s < S; s++) {
+        positions[b * S + s] = input.positions ? input.positions[b][s] : valid[b][s] ? count : Math.max(count - 1, 0);
+        count += valid[b][s];
+      }
+    }
+    const { cos, sin } = rotaryTables(positions, this.invFreq);
+
+    // Additive mask [B,1,1,S,T]: causal, padding, and the sliding window (key j hidden when i − j ≥ window).
+    const keyValid = past.valid.map((pv, b) => {
+      const all = new Uint8Array(T);
+      all.set(pv, 0);
+      all.set(valid[b], P);
+      return all;
+    });
+    const bias = new Float32Array(B * S * T);
+    const window = spec.slidingWindow;
+    for (let b = 0; b < B; b++)
+      for (let s = 0; s < S; s++) {
+        const i = P + s;
+        for (let j = 0; j < T; j++) {
+          const allowed = j <= i && keyValid[b][j] === 1 && (window === undefined || i - j < window);
+          if (!allowed) bias[(b * S + s) * T + j] = MASKED;
+        }
+      }
+
+    const steerAdd = new Float32Array(B * R * d);
+    const ablate = new Float32Array(B * R * d);
+    const steerMask = new Float32Array(B * S);
+    const iv = input.intervention;
+    for (let b = 0; b < B; b++) {
+      if (iv?.add?.[b]) steerAdd.set(checkLength(iv.add[b], R * d, 'steering vector'), b * R * d);
+      if (iv?.ablate?.[b]) ablate.set(checkLength(iv.ablate[b], R * d, 'ablation direction'), b * R * d);
+      for (let s = 0; s < S; s++) steerMask[b * S + s] = iv?.mask?.[b] ? iv.mask[b][s] : 1;
+    }
+
+    const logitRows: number[] = [];
+    if (input.logits === 'all') for (let r = 0; r < B * S; r++) logitRows.push(r);
+    else if (input.logits === 'last') for (let b = 0; b < B; b++) logitRows.push(b * S + S - 1);
+
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [B, S]),
+      rope_cos: new ort.Tensor('float32', cos, [B, S, 1, spec.headDim]),
+      rope_sin: new ort.Tensor('float32', sin, [B, S, 1, spec.headDim]),
+      attn_bias: new ort.Tensor('float32', bias, [B, 1, 1, S, T]),
+      steer_add: new ort.Tensor('float32', steerAdd, [B, R, d]),
+      steer_mask: new ort.Tensor('float32', steerMask, [B, S, 1]),
+      ablate_dir: new ort.Tensor('float32', ablate, [B, R, d]),
+      logits_rows: new ort.Tensor('int64', BigInt64Array.from(logitRows.map(BigInt)), [logitRows.length]),
+    };
+    for (let l = 0; l < spec.numLayers; l++) {
+      feeds[`past_key_${l}`] = past.keys[l];
+      feeds[`past_value_${l}`] = past.values[l];
+    }
+    const captureRows = [...new Set(input.captureRows ?? [])];
+    for (const r of captureRows) if (!Number.isInteger(r) || r < 0 || r >= R) throw new RangeError(`hidden-state row ${r} is outside 0–${R - 1}`);
+    const fetches = [
+      ...(logitRows.length > 0 ? ['logits'] : []),
+      ...captureRows.map((r) => `hidden_${r}`),
+      ...Array.from({ length: spec.numLayers }, (_, l) => [`present_key_${l}`, `present_value_${l}`]).flat(),
+    ];
+    const out = await this.session.run(feeds, fetches);
+    const hidden = new Map<number, Float32Array>();
+    for (const r of captureRows) hidden.set(r, out[`hidden_${r}`].data as Float32Array);
+    return {
+      logits: logitRows.length > 0 ? (out.logits.data as Float32Array) : undefined,
+      hidden,
+      cache: {
+        keys: Array.from({ length: spec.numLayers }, (_, l) => out[`present_key_${l}`]),
+        values: Array.from({ length: spec.numLayers }, (_, l) => out[`present_value_${l}`]),
+        length: T,
+        valid: keyValid,
+      },
+    };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function checkLength(v: Float32Array, n: number, what: string): Float32Array {
+  if (v.length !== n) throw new RangeError(`${what} has ${v.length} values; this model needs [layers+1, d] = ${n}`);
+  return v;
+}

@@ -1,0 +1,112 @@
+/**
+ * Batched generation with a KV cache: left-padded prefill, then one token per step; greedy or seeded sampling;
+ * EOS, stop strings and a token limit; optional per-row steering at chosen positions. Cancel is checked between
+ * steps.
+ */
+import type { RunContext } from '../cancellation';
+import type { DecoderSession } from './decoderSession';
+import type { Tokenizer } from './tokenizer';
+import { sampleToken, seededRandom, type SamplingOptions } from './sampling';
+import type { RowIntervention, SteerPositions } from './steering';
+
+export interface GenerateRequest {
+  /** Token ids of each prompt (one batch row each). */
+  prompts: number[][];
+  maxTokens: number;
+  sampling?: SamplingOptions;
+  eosTokenIds: number[];
+  stopStrings?: string[];
+  /** Per batch row (same length as prompts), or one for all rows. */
+  interventions?: RowIntervention[];
+  positions?: SteerPositions;
+  /** Fetch these residual rows for every generated token (e.g. for monitoring). */
+  captureRows?: number[];
+}
+
+export type FinishReason = 'eos' | 'stop' | 'length';
+
+export interface GenerateResult {
+  tokens: number[][];
+  texts: string[];
+  finishReasons: FinishReason[];
+}
+
+export async function generate(session: DecoderSession, tokenizer: Tokenizer, request: GenerateRequest, ctx?: RunContext): Promise<GenerateResult> {
+  const B = request.prompts.length;
+  if (B === 0) return { tokens: [], texts: [], finishReasons: [] };
+  if (request.prompts.some((p) => p.length === 0)) throw new RangeError('every prompt needs at least one token');
+  if (!(request.maxTokens >= 0)) throw new RangeError('maxTokens must be ≥ 0');
+  const positions = request.positions ?? 'all';
+  const interventions = request.interventions ?? [];
+  const hasIntervention = interventions.some((iv) => iv.add || iv.ablate);
+  const sampleSeed = request.sampling?.seed ?? 0;
+  const randoms = request.prompts.map((_, b) => seededRandom(sampleSeed + b * 7919));
+  const vocab = session.spec.vocabSize;
+
+  // Left-pad so every row's last prompt token is at the same step.
+  const S = Math.max(...request.prompts.map((p) => p.length));
+  const tokens = request.prompts.map((p) => [...new Array(S - p.length).fill(0), ...p]);
+  const valid = request.prompts.map((p) => Uint8Array.from({ length: S }, (_, s) => (s >= S - p.length ? 1 : 0)));
+  const intervention = (phase: 'prompt' | 'generated', width: number) =>
+    hasIntervention
+      ? {
+          add: request.prompts.map((_, b) => (interventions.length === 1 ? interventions[0] : interventions[b])?.add),
+          ablate: request.prompts.map((_, b) => (interventions.length === 1 ? interventions[0] : interventions[b])?.ablate),
+          mask: request.prompts.map(() => new Uint8Array(width).fill(positions === 'all' || positions === phase ? 1 : 0)),
+        }
+      : undefined;
+
+  let out = await session.forward({ tokens, valid, logits: 'last', intervention: intervention('prompt', S) });
+  const generated: number[][] = request.prompts.map(() => []);
+  const finish: (FinishReason | undefined)[] = request.prompts.map(() => undefined);
+  const texts = request.prompts.map(() => '');
+  for (let step = 0; step < request.maxTokens; step++) {
+    const next: number[] = [];
+    for (let b = 0; b < B; b++) {
+      if (finish[b]) {
+        next.push(0);
+        continue;
+      }
+      const token = sampleToken(out.logits!, b * vocab, vocab, request.sampling ?? {}, randoms[b]);
+      if (request.eosTokenIds.includes(token)) {
+        finish[b] = 'eos';
+        next.push(0);
+        continue;
+      }
+      generated[b].push(token);
+      next.push(token);
+      if (request.stopStrings?.length) {
+        const text = tokenizer.decode(generated[b]);
+        const hit = firstStop(text, request.stopStrings);
+        if (hit !== undefined) {
+          texts[b] = text.slice(0, hit);
+          finish[b] = 'stop';
+        }
+      }
+    }
+    ctx?.progress(step + 1, request.maxTokens, `token ${step + 1}/${request.maxTokens}`);
+    if (finish.every(Boolean) || step === request.maxTokens - 1) break;
+    await ctx?.checkpoint();
+    out = await session.forward({
+      tokens: next.map((t) => [t]),
+      valid: finish.map((f) => Uint8Array.of(f ? 0 : 1)),
+      past: out.cache,
+      logits: 'last',
+      intervention: intervention('generated', 1),
+    });
+  }
+  return {
+    tokens: generated,
+    texts: generated.map((g, b) => (finish[b] === 'stop' ? texts[b] : tokenizer.decode(g))),
+    finishReasons: finish.map((f) => f ?? 'length'),
+  };
+}
+
+function firstStop(text: string, stops: string[]): number | undefined {
+  let best: number | undefined;
+  for (const s of stops) {
+    const i = s ? text.indexOf(s) : -1;
+    if (i >= 0 && (best === undefined || i < best)) best = i;
+  }
+  return best;
+}

@@ -1,0 +1,43 @@
+/** A model ready to run: checkpoint + tokenizer + onnxruntime session. The one way to load a model. */
+import { assertMemoryAvailable, openCheckpoint, type Checkpoint } from './checkpoint';
+import { DecoderSession } from './decoderSession';
+import { Tokenizer } from './tokenizer';
+import { prepareModelFiles, defaultCacheRoot } from './weightStore';
+import { readFileSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+export interface LoadedModel {
+  checkpoint: Checkpoint;
+  session: DecoderSession;
+  tokenizer: Tokenizer;
+  /** EOS ids from generation_config.json, config.json and the tokenizer's eos token. */
+  eosTokenIds: number[];
+}
+
+export interface LoadOptions {
+  cacheRoot?: string;
+  threads?: number;
+}
+
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const checkpoint = openCheckpoint(dir);
+  assertMemoryAvailable(dir, checkpoint.spec);
+  const tokenizer = await Tokenizer.load(dir);
+  const prepared = prepareModelFiles(checkpoint, options.cacheRoot ?? defaultCacheRoot());
+  const session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
+  return { checkpoint, session, tokenizer, eosTokenIds: eosIds(dir, checkpoint) };
+}
+
+function eosIds(dir: string, checkpoint: Checkpoint): number[] {
+  const ids = new Set(checkpoint.spec.eosTokenIds);
+  const genPath = path.join(dir, 'generation_config.json');
+  if (existsSync(genPath)) {
+    try {
+      const gen = JSON.parse(readFileSync(genPath, 'utf8'));
+      for (const id of [gen.eos_token_id].flat()) if (typeof id === 'number') ids.add(id);
+    } catch {
+      // A broken generation_config.json only loses its EOS ids; config.json's still apply.
+    }
+  }
+  return [...ids];
+}

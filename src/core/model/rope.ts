@@ -1,0 +1,46 @@
+/** Rotary position embedding tables, computed exactly as HF does (float32 inv_freq and angles, half-split layout). */
+import type { RopeSpec } from './config';
+
+/** inv_freq[i] for i < headDim/2, with llama3 frequency scaling when configured. */
+export function inverseFrequencies(headDim: number, rope: RopeSpec): Float32Array {
+  const half = headDim / 2;
+  const inv = new Float32Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.fround(rope.theta ** Math.fround((2 * i) / headDim));
+  const s = rope.llama3;
+  if (!s) return inv;
+  const lowFreqWavelen = s.originalMaxPositions / s.lowFreqFactor;
+  const highFreqWavelen = s.originalMaxPositions / s.highFreqFactor;
+  for (let i = 0; i < half; i++) {
+    const wavelen = (2 * Math.PI) / inv[i];
+    const scaled = wavelen > lowFreqWavelen ? inv[i] / s.factor : inv[i];
+    const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+    const smoothed = (1 - smooth) * (scaled / s.factor) + smooth * scaled;
+    const isMedium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
+    inv[i] = isMedium ? smoothed : scaled;
+  }
+  return inv;
+}
+
+/**
+ * cos and sin tables [positions.length, headDim] for the given positions, in HF's layout (cat(freqs, freqs)).
+ * The angle is rounded to float32 as HF computes it in float32.
+ */
+export function rotaryTables(positions: ArrayLike<number>, invFreq: Float32Array): { cos: Float32Array; sin: Float32Array } {
+  const half = invFreq.length;
+  const dim = half * 2;
+  const cos = new Float32Array(positions.length * dim);
+  const sin = new Float32Array(positions.length * dim);
+  for (let p = 0; p < positions.length; p++) {
+    const pos = positions[p];
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(pos * invFreq[i]);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[p * dim + i] = c;
+      cos[p * dim + half + i] = c;
+      sin[p * dim + i] = s;
+      sin[p * dim + half + i] = s;
+    }
+  }
+  return { cos, sin };
+}

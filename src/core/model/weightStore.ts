@@ -1,0 +1,97 @@
+/**
+ * Prepares the files onnxruntime loads: a cache folder (never the user's model folder) holding model.onnx and
+ * the float32 weights it points to through ONNX external data.
+ * - A shard whose tensors are all F32 is hard-linked into the cache folder (no copy, no disk cost; onnxruntime
+ *   refuses absolute paths and symlinks that leave the .onnx folder). Across filesystems it is converted instead.
+ * - F16/BF16 tensors are converted to float32 one at a time into weights.bin, so memory stays at one tensor.
+ * The folder is keyed by the checkpoint fingerprint and graph version; model.onnx is written last (atomically),
+ * so an interrupted preparation is redone, and a finished one is reused at once.
+ */
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, renameSync, rmSync, writeSync, writeFileSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Checkpoint } from './checkpoint';
+import { lmHeadName } from './checkpoint';
+import { readTensorBytes, toFloat32 } from './safetensors';
+import { buildDecoderGraph, DECODER_GRAPH_VERSION, type WeightLocation } from './decoderGraph';
+
+/** Alignment of tensors in weights.bin, so onnxruntime may memory-map them. */
+const ALIGN = 64 * 1024;
+
+export function defaultCacheRoot(): string {
+  if (process.env.PERSONA_LENS_CACHE) return process.env.PERSONA_LENS_CACHE;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'persona-lens');
+}
+
+export interface PreparedModel {
+  onnxPath: string;
+  folder: string;
+  /** How the weights reached the cache: hard links, converted float32, or both. */
+  linkedShards: number;
+  convertedTensors: number;
+  reused: boolean;
+}
+
+export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot()): PreparedModel {
+  const folder = path.join(cacheRoot, 'models', `${ckpt.fingerprint}-g${DECODER_GRAPH_VERSION}`);
+  const onnxPath = path.join(folder, 'model.onnx');
+  if (existsSync(onnxPath)) return { onnxPath, folder, linkedShards: 0, convertedTensors: 0, reused: true };
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+
+  const locations = new Map<string, WeightLocation>();
+  let linkedShards = 0;
+  const toConvert: string[] = [];
+  ckpt.shards.forEach((shard, i) => {
+    const allF32 = [...shard.tensors.values()].every((t) => t.dtype === 'F32');
+    const linkName = `shard-${i}.safetensors`;
+    if (allF32 && tryHardLink(shard.path, path.join(folder, linkName))) {
+      linkedShards++;
+      for (const [name, info] of shard.tensors) locations.set(name, { location: linkName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
+    } else {
+      toConvert.push(...shard.tensors.keys());
+    }
+  });
+
+  if (toConvert.length > 0) {
+    const fd = openSync(path.join(folder, 'weights.bin'), 'w');
+    try {
+      let offset = 0;
+      for (const name of toConvert) {
+        const ref = ckpt.weights.get(name)!;
+        const data = toFloat32(readTensorBytes(ref.file, ref.info), ref.info.dtype);
+        const padded = Math.ceil(offset / ALIGN) * ALIGN;
+        if (padded > offset) writeSync(fd, Buffer.alloc(padded - offset), 0, padded - offset, offset);
+        writeSync(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, padded);
+        locations.set(name, { location: 'weights.bin', offset: padded, length: data.byteLength, shape: ref.info.shape });
+        offset = padded + data.byteLength;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  const graph = buildDecoderGraph(
+    ckpt.spec,
+    (name) => {
+      const loc = locations.get(name);
+      if (!loc) throw new Error(`weight ${name} was not prepared`);
+      return loc;
+    },
+    lmHeadName(ckpt),
+  );
+  const tmp = `${onnxPath}.tmp`;
+  writeFileSync(tmp, graph);
+  renameSync(tmp, onnxPath);
+  return { onnxPath, folder, linkedShards, convertedTensors: toConvert.length, reused: false };
+}
+
+function tryHardLink(source: string, target: string): boolean {
+  try {
+    linkSync(source, target);
+    return statSync(target).size === statSync(source).size;
+  } catch {
+    return false;
+  }
+}
