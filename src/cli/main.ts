@@ -1,5 +1,6 @@
 /** `persona-lens`: the headless CLI over src/core. */
-import { COMMANDS, type CliIO } from './commands';
+import { COMMANDS } from './commands/index';
+import type { CliIO } from './command';
 import { formatOptions, parseArgs, UsageError } from './args';
 import { VERSION } from '../core/version';
 

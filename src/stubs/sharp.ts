@@ -6,4 +6,3 @@ function sharp(): never {
   throw new Error('Image processing is not available in Persona Lens (sharp is not bundled).');
 }
 export default sharp;
-module.exports = sharp;

@@ -20,10 +20,10 @@ export interface KvCache {
 
 /** Per batch row: α·v added to each residual row, and unit directions to project out. */
 export interface Intervention {
-  /** [L+1, d] per batch row; rows of zeros leave that layer alone. */
-  add?: Float32Array[];
-  /** [L+1, d] per batch row of unit vectors (or zeros). */
-  ablate?: Float32Array[];
+  /** [L+1, d] per batch row (undefined = none); rows of zeros leave that layer alone. */
+  add?: (Float32Array | undefined)[];
+  /** [L+1, d] per batch row of unit vectors or zeros (undefined = none). */
+  ablate?: (Float32Array | undefined)[];
   /** Per batch row, per new position: 1 where the intervention applies. Default: everywhere. */
   mask?: Uint8Array[];
 }
@@ -139,8 +139,10 @@ export class DecoderSession {
     const steerMask = new Float32Array(B * S);
     const iv = input.intervention;
     for (let b = 0; b < B; b++) {
-      if (iv?.add?.[b]) steerAdd.set(checkLength(iv.add[b], R * d, 'steering vector'), b * R * d);
-      if (iv?.ablate?.[b]) ablate.set(checkLength(iv.ablate[b], R * d, 'ablation direction'), b * R * d);
+      const add = iv?.add?.[b];
+      const dir = iv?.ablate?.[b];
+      if (add) steerAdd.set(checkLength(add, R * d, 'steering vector'), b * R * d);
+      if (dir) ablate.set(checkLength(dir, R * d, 'ablation direction'), b * R * d);
       for (let s = 0; s < S; s++) steerMask[b * S + s] = iv?.mask?.[b] ? iv.mask[b][s] : 1;
     }
 

@@ -1,24 +1,9 @@
-/** The CLI's subcommands. Each later feature adds one entry; `persona-lens --help` lists them all. */
-import type { OptionSpec, ParsedArgs } from './args';
-import { intOption } from './args';
-import { runSelfCheck } from '../core/selfCheck';
-import { runContext } from '../core/cancellation';
+import { intOption } from '../args';
+import type { CliCommand } from '../command';
+import { runSelfCheck } from '../../core/selfCheck';
+import { runContext } from '../../core/cancellation';
 
-export interface CliCommand {
-  name: string;
-  summary: string;
-  usage: string;
-  options: OptionSpec[];
-  run(args: ParsedArgs, io: CliIO): Promise<number>;
-}
-
-export interface CliIO {
-  out(line: string): void;
-  err(line: string): void;
-  signal: AbortSignal;
-}
-
-const selfCheck: CliCommand = {
+export const selfCheckCommand: CliCommand = {
   name: 'self-check',
   summary: 'Build and run a small ONNX graph on onnxruntime-node and check the result',
   usage: 'persona-lens self-check [--runs N] [--size N]',
@@ -37,5 +22,3 @@ const selfCheck: CliCommand = {
     return 0;
   },
 };
-
-export const COMMANDS: CliCommand[] = [selfCheck];
