@@ -10,6 +10,8 @@ export interface RunContext {
   /** Throws CancelledError if the work was cancelled. Call between model runs. */
   checkpoint(): Promise<void>;
   progress(done: number, total: number, message?: string): void;
+  /** Aborted on cancel, for work that can stop mid-way (downloads). */
+  readonly signal?: AbortSignal;
 }
 
 /** Lets pending messages (such as a cancel) be handled, then checks the signal. */
@@ -22,5 +24,6 @@ export function runContext(signal?: AbortSignal, onProgress?: (done: number, tot
   return {
     checkpoint: () => checkpointFor(signal),
     progress: (done, total, message) => onProgress?.(done, total, message),
+    signal,
   };
 }

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { EngineHost } from './engineHost';
 import { PersonaLensPanel } from './panel';
+import { selectModel } from './modelSelection';
 
 export interface Services {
   engine: EngineHost;
@@ -14,6 +15,7 @@ export const COMMAND_IDS = {
   engineSelfCheck: 'personaLens.engineSelfCheck',
   restartEngine: 'personaLens.restartEngine',
   showLog: 'personaLens.showLog',
+  selectModel: 'personaLens.selectModel',
 } as const;
 
 export function registerCommands(context: vscode.ExtensionContext, services: Services): void {
@@ -36,6 +38,7 @@ export function registerCommands(context: vscode.ExtensionContext, services: Ser
     void vscode.window.showInformationMessage('Persona Lens engine stopped; it starts again on the next request.');
   });
   register(COMMAND_IDS.showLog, () => log.show());
+  register(COMMAND_IDS.selectModel, () => selectModel(context, engine));
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(PersonaLensPanel.viewType, {

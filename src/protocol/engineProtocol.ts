@@ -4,6 +4,14 @@
  * Both sides import this module; every method's params and result types are declared once, here.
  */
 import type { SelfCheckParams, SelfCheckResult } from '../core/selfCheck';
+import type { ModelSummary } from '../core/model/modelRegistry';
+import type { ActivationsRequest, ActivationsResult, GenerateTextRequest, GenerateTextResult } from '../core/model/inference';
+
+/** Which model a request runs on, and where its prepared graph is cached. */
+export interface ModelRef {
+  modelPath: string;
+  cacheRoot?: string;
+}
 
 export interface EngineInfo {
   pid: number;
@@ -16,6 +24,14 @@ export interface EngineInfo {
 export interface EngineMethods {
   info: { params: Record<string, never>; result: EngineInfo };
   selfCheck: { params: SelfCheckParams; result: SelfCheckResult };
+  /** Validates a checkpoint folder without loading weights. */
+  inspectModel: { params: { modelPath: string }; result: ModelSummary };
+  /** Loads (or keeps) the model, preparing its graph on first use. */
+  loadModel: { params: ModelRef; result: ModelSummary };
+  generate: { params: ModelRef & GenerateTextRequest; result: GenerateTextResult };
+  activations: { params: ModelRef & ActivationsRequest; result: ActivationsResult };
+  /** Downloads a hub model into destRoot; returns the local folder. */
+  downloadModel: { params: { repoId: string; destRoot: string; revision?: string }; result: { modelPath: string } };
 }
 
 export type EngineMethod = keyof EngineMethods;

@@ -1,41 +1,32 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { installVscodeMock, repoRoot } from '../helpers/mockVscode';
+import * as childProcess from 'node:child_process';
+import { repoRoot } from '../helpers/mockVscode';
 
 describe('extension activation (mocked vscode)', () => {
-  const vscode = installVscodeMock();
   const manifest = require(path.join(repoRoot, 'package.json'));
-  // The CommonJS module object itself, so the bundle sees the patched fork.
-  const childProcess = require('node:child_process') as typeof import('node:child_process');
-  let forks = 0;
-  const originalFork = childProcess.fork;
 
-  before(() => {
-    vscode.resetRecorded();
-    (childProcess as { fork: typeof childProcess.fork }).fork = ((...args: Parameters<typeof childProcess.fork>) => {
-      forks++;
-      return originalFork(...args);
-    }) as typeof childProcess.fork;
-  });
-  after(() => {
-    (childProcess as { fork: typeof childProcess.fork }).fork = originalFork;
-  });
-
-  it('registers every contributed command, loads no onnxruntime and starts no engine', () => {
-    const before = new Set(Object.keys(require.cache));
-    const extension = require(path.join(repoRoot, 'dist', 'extension.js'));
-    const subscriptions: { dispose(): void }[] = [];
-    extension.activate({ subscriptions, extensionPath: repoRoot, extensionUri: vscode.Uri.file(repoRoot) });
-
+  it('registers every contributed command, loads no onnxruntime and starts no engine (fresh process)', () => {
+    // A fresh Node process, so modules other tests loaded cannot hide what activation loads.
+    const script = `
+      const { installVscodeMock } = require(${JSON.stringify(path.join(repoRoot, 'test', 'helpers', 'mockVscode.ts'))});
+      const vscode = installVscodeMock();
+      const cp = require('node:child_process');
+      let forks = 0;
+      const fork = cp.fork;
+      cp.fork = (...a) => { forks++; return fork(...a); };
+      const before = new Set(Object.keys(require.cache));
+      const ext = require(${JSON.stringify(path.join(repoRoot, 'dist', 'extension.js'))});
+      ext.activate({ subscriptions: [], extensionPath: ${JSON.stringify(repoRoot)}, extensionUri: vscode.Uri.file(${JSON.stringify(repoRoot)}), globalStorageUri: vscode.Uri.file('/tmp') });
+      const loaded = Object.keys(require.cache).filter((k) => !before.has(k));
+      process.stdout.write(JSON.stringify({ commands: [...vscode.recorded.commands.keys()], serializers: vscode.recorded.serializers, loaded, forks }));`;
+    const result = JSON.parse(childProcess.execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: repoRoot, encoding: 'utf8' }));
     const contributed = manifest.contributes.commands.map((c: { command: string }) => c.command).sort();
-    assert.deepEqual([...vscode.recorded.commands.keys()].sort(), contributed);
-    assert.deepEqual(vscode.recorded.serializers, ['personaLens.panel']);
-
-    const loaded = Object.keys(require.cache).filter((k) => !before.has(k));
-    assert.ok(loaded.some((k) => k.endsWith(path.join('dist', 'extension.js'))), 'the bundle was loaded');
-    assert.deepEqual(loaded.filter((k) => /onnxruntime|transformers/.test(k)), [], 'activation must not load onnxruntime or transformers.js');
-    assert.equal(forks, 0, 'activation must not fork the engine');
-    for (const d of subscriptions) d.dispose();
+    assert.deepEqual(result.commands.sort(), contributed);
+    assert.deepEqual(result.serializers, ['personaLens.panel']);
+    assert.ok(result.loaded.some((k: string) => k.endsWith(path.join('dist', 'extension.js'))), 'the bundle was loaded');
+    assert.deepEqual(result.loaded.filter((k: string) => /onnxruntime|transformers/.test(k)), [], 'activation must not load onnxruntime or transformers.js');
+    assert.equal(result.forks, 0, 'activation must not fork the engine');
   });
 
   it('every command in package.json has a title and the Persona Lens category', () => {

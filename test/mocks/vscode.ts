@@ -31,6 +31,7 @@ export class Uri {
   }
 }
 
+export enum ConfigurationTarget { Global = 1, Workspace = 2, WorkspaceFolder = 3 }
 export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
 export enum ViewColumn { Active = -1, Beside = -2, One = 1 }
 
@@ -40,9 +41,11 @@ export interface Recorded {
   messages: { level: 'info' | 'warning' | 'error'; text: string }[];
   outputLines: string[];
   configuration: Record<string, unknown>;
+  /** Answers the next quick pick / open dialog / input box: a label, a path, or a string. */
+  answers: { quickPick?: string; openDialog?: string; inputBox?: string };
 }
 
-export const recorded: Recorded = { commands: new Map(), serializers: [], messages: [], outputLines: [], configuration: {} };
+export const recorded: Recorded = { commands: new Map(), serializers: [], messages: [], outputLines: [], configuration: {}, answers: {} };
 
 export function resetRecorded(): void {
   recorded.commands.clear();
@@ -50,6 +53,7 @@ export function resetRecorded(): void {
   recorded.messages.length = 0;
   recorded.outputLines.length = 0;
   recorded.configuration = {};
+  recorded.answers = {};
 }
 
 const disposable = (fn: () => void = () => undefined) => ({ dispose: fn });
@@ -93,6 +97,16 @@ export const window = {
     recorded.messages.push({ level: 'error', text });
     return Promise.resolve(undefined);
   },
+  showQuickPick<T extends { label: string }>(items: T[]) {
+    return Promise.resolve(items.find((i) => i.label === recorded.answers.quickPick));
+  },
+  showOpenDialog() {
+    const p = recorded.answers.openDialog;
+    return Promise.resolve(p ? [Uri.file(p)] : undefined);
+  },
+  showInputBox() {
+    return Promise.resolve(recorded.answers.inputBox);
+  },
   withProgress<R>(_options: unknown, task: (progress: { report(v: unknown): void }, token: { onCancellationRequested: (l: () => void) => { dispose(): void }; isCancellationRequested: boolean }) => Promise<R>): Promise<R> {
     return task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: () => disposable() });
   },
@@ -104,6 +118,10 @@ export const workspace = {
       get<T>(key: string, fallback?: T): T | undefined {
         const full = section ? `${section}.${key}` : key;
         return (full in recorded.configuration ? recorded.configuration[full] : fallback) as T | undefined;
+      },
+      update(key: string, value: unknown) {
+        recorded.configuration[section ? `${section}.${key}` : key] = value;
+        return Promise.resolve();
       },
     };
   },

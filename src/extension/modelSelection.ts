@@ -1,0 +1,66 @@
+/**
+ * Which model Persona Lens uses: the `personaLens.modelPath` setting, or the bundled organism when it is empty.
+ * "Select Model…" picks a local folder (validated by the engine before it is saved) or downloads a hub id into
+ * the extension's global storage.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { existsSync } from 'node:fs';
+import type { EngineHost } from './engineHost';
+import type { ModelSummary } from '../core/model/modelRegistry';
+
+export const MODEL_PATH_SETTING = 'modelPath';
+
+export function bundledModelPath(extensionPath: string): string {
+  return path.join(extensionPath, 'models', 'organism');
+}
+
+/** The model folder to use, or undefined with a message when none is usable. */
+export function currentModelPath(extensionPath: string): string | undefined {
+  const configured = vscode.workspace.getConfiguration('personaLens').get<string>(MODEL_PATH_SETTING, '').trim();
+  if (configured) return configured;
+  const bundled = bundledModelPath(extensionPath);
+  return existsSync(path.join(bundled, 'config.json')) ? bundled : undefined;
+}
+
+export function cacheRoot(context: vscode.ExtensionContext): string {
+  return path.join(context.globalStorageUri.fsPath, 'cache');
+}
+
+export function describeModel(m: ModelSummary): string {
+  const params = m.parameters >= 1e9 ? `${(m.parameters / 1e9).toFixed(2)} B` : `${(m.parameters / 1e6).toFixed(1)} M`;
+  return `${path.basename(m.path)}: ${m.architecture}, ${m.layers} layers, d=${m.hiddenSize}, ${params} parameters (~${(m.requiredBytes / 1024 ** 3).toFixed(1)} GiB as float32)`;
+}
+
+export async function selectModel(context: vscode.ExtensionContext, engine: EngineHost): Promise<void> {
+  type Choice = vscode.QuickPickItem & { action: 'folder' | 'hub' | 'bundled' };
+  const items: Choice[] = [
+    { label: 'Choose a local checkpoint folder…', description: 'config.json + *.safetensors + tokenizer.json', action: 'folder' },
+    { label: 'Download from the Hugging Face hub…', description: 'needs network; saved in the extension storage', action: 'hub' },
+  ];
+  if (existsSync(path.join(bundledModelPath(context.extensionPath), 'config.json'))) items.push({ label: 'Use the bundled model organism', description: 'offline default', action: 'bundled' });
+  const choice = await vscode.window.showQuickPick(items, { title: 'Persona Lens: Select Model' });
+  if (!choice) return;
+
+  let modelPath: string | undefined;
+  if (choice.action === 'bundled') modelPath = '';
+  else if (choice.action === 'folder') {
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this model' });
+    modelPath = picked?.[0]?.fsPath;
+  } else {
+    const repoId = await vscode.window.showInputBox({ title: 'Hugging Face model id', placeHolder: 'Qwen/Qwen2.5-0.5B-Instruct', validateInput: (v) => (/^[\w.-]+\/[\w.-]+$/.test(v.trim()) ? undefined : 'owner/name') });
+    if (!repoId) return;
+    const result = await engine.withProgress(`Persona Lens: downloading ${repoId}`, 'downloadModel', { repoId: repoId.trim(), destRoot: path.join(context.globalStorageUri.fsPath, 'hub') });
+    modelPath = result?.modelPath;
+  }
+  if (modelPath === undefined) return;
+
+  const target = modelPath || bundledModelPath(context.extensionPath);
+  try {
+    const summary = await engine.request('inspectModel', { modelPath: target });
+    await vscode.workspace.getConfiguration('personaLens').update(MODEL_PATH_SETTING, modelPath, vscode.ConfigurationTarget.Global);
+    void vscode.window.showInformationMessage(`Persona Lens model: ${describeModel(summary)}`);
+  } catch (err) {
+    engine.reportError('Persona Lens: this folder cannot be used as a model', err);
+  }
+}
