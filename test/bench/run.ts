@@ -3,11 +3,13 @@
  * Not a test: numbers here are read by people and recorded in issue notes.
  */
 import { benchActivation } from './activation';
+import { benchDecoder } from './decoder';
 import { formatTable, type BenchRow } from './table';
 
 async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   rows.push(...benchActivation());
+  rows.push(...benchDecoder());
   console.log(formatTable(rows));
 }
 

@@ -1,0 +1,67 @@
+/**
+ * Runs in its own process (so peak RSS is the engine's alone): loads the Qwen2.5-0.5B-shaped checkpoint and
+ * measures prefill and decode speed, and the overhead of capturing all layers and of steering. Prints JSON.
+ */
+import { openCheckpoint } from '../../src/core/model/checkpoint';
+import { prepareModelFiles } from '../../src/core/model/weightStore';
+import { DecoderSession } from '../../src/core/model/decoderSession';
+import { buildRowIntervention } from '../../src/core/model/steering';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const dir = process.argv[2];
+  const prompt = Number(process.argv[3] ?? 512);
+  const repeats = Number(process.argv[4] ?? 3);
+  const t0 = performance.now();
+  const ckpt = openCheckpoint(dir);
+  const prepared = prepareModelFiles(ckpt, path.join(os.tmpdir(), 'persona-lens-bench', 'cache'));
+  const session = await DecoderSession.create(ckpt.spec, prepared.onnxPath);
+  const loadMs = performance.now() - t0;
+  const tokens = Array.from({ length: prompt }, (_, i) => (i * 7919) % 150000);
+  const rows = ckpt.spec.numLayers + 1;
+  const v = new Float32Array(ckpt.spec.hiddenSize).fill(0.01);
+  const steer = buildRowIntervention([{ vector: v, rows: [12], coefficient: 4 }], rows, ckpt.spec.hiddenSize);
+
+  const time = async (fn: () => Promise<unknown>) => {
+    const t = performance.now();
+    await fn();
+    return performance.now() - t;
+  };
+  await session.forward({ tokens: [tokens.slice(0, 16)], logits: 'last' }); // warm-up
+  // Interleave the variants so drift in machine speed affects them alike.
+  const plain: number[] = [];
+  const capture: number[] = [];
+  const steered: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    plain.push(await time(() => session.forward({ tokens: [tokens], logits: 'last' })));
+    capture.push(await time(() => session.forward({ tokens: [tokens], logits: 'last', captureRows: Array.from({ length: rows }, (_, i) => i) })));
+    steered.push(await time(() => session.forward({ tokens: [tokens], logits: 'last', intervention: { add: [steer.add] } })));
+  }
+  // Decode: 32-token prompt, then 32 single-token steps with the KV cache.
+  let out = await session.forward({ tokens: [tokens.slice(0, 32)], logits: 'last' });
+  const steps = 32;
+  const t = performance.now();
+  for (let s = 0; s < steps; s++) out = await session.forward({ tokens: [[(s * 31) % 150000]], past: out.cache, logits: 'last' });
+  const decodeMs = (performance.now() - t) / steps;
+  await session.release();
+  process.stdout.write(
+    JSON.stringify({
+      loadMs,
+      prompt,
+      prefillMs: median(plain),
+      captureMs: median(capture),
+      steerMs: median(steered),
+      decodeMs,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      reusedCache: prepared.reused,
+    }),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
