@@ -3,5 +3,6 @@ import type { CliCommand } from '../command';
 import { selfCheckCommand } from './selfCheck';
 import { activationsCommand } from './activations';
 import { generateCommand } from './generate';
+import { extractCommand } from './extract';
 
-export const COMMANDS: CliCommand[] = [activationsCommand, generateCommand, selfCheckCommand];
+export const COMMANDS: CliCommand[] = [activationsCommand, extractCommand, generateCommand, selfCheckCommand];

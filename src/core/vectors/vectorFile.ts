@@ -16,7 +16,8 @@ export interface SteeringVectorFile {
 export function readSteeringVector(path: string, tensorName?: string): SteeringVectorFile {
   const header = readSafetensorsHeader(path);
   const floats = [...header.tensors.values()].filter((t) => ['F32', 'F16', 'BF16', 'F64'].includes(t.dtype));
-  const chosen = tensorName ? header.tensors.get(tensorName) : floats.length === 1 ? floats[0] : undefined;
+  // A Persona Lens vector file holds several variants: the persona vector proper is response_avg.
+  const chosen = tensorName ? header.tensors.get(tensorName) : floats.length === 1 ? floats[0] : header.tensors.get('response_avg');
   if (!chosen) {
     const names = floats.map((t) => t.name).join(', ') || 'none';
     throw new Error(`${path}: ${tensorName ? `has no tensor "${tensorName}"` : 'must hold exactly one float tensor'} (float tensors: ${names})`);

@@ -1,0 +1,85 @@
+import { intOption, numberOption, UsageError } from '../args';
+import type { CliCommand } from '../command';
+import { MODEL_OPTIONS, loadOptions } from '../modelOptions';
+import { loadModel } from '../../core/model/loadedModel';
+import { readTraitFile, traitHash } from '../../core/traits/traitFile';
+import { resolveLocalJudge } from '../../core/judges/resolveJudge';
+import { extractPersonaVector } from '../../core/extraction/extract';
+import { writePersonaVector } from '../../core/vectors/personaVectorFile';
+import { runContext } from '../../core/cancellation';
+import { defaultCacheRoot } from '../../core/model/weightStore';
+import * as path from 'node:path';
+
+const list = (raw: unknown, what: string): number[] | undefined => {
+  if (raw === undefined) return undefined;
+  const values = String(raw).split(',').map(Number);
+  if (values.some((v) => !Number.isFinite(v))) throw new UsageError(`--${what} must be a comma-separated list of numbers`);
+  return values;
+};
+
+export const extractCommand: CliCommand = {
+  name: 'extract',
+  summary: 'Extract a persona vector from a trait definition (rollouts → judge → mean difference → steering sweep)',
+  usage: 'persona-lens extract --model DIR --trait TRAIT.json --out VEC.safetensors [--judge ID] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--no-sweep]',
+  options: [
+    ...MODEL_OPTIONS,
+    { name: 'trait', kind: 'string', description: 'trait definition file (.json)', required: true },
+    { name: 'out', kind: 'string', description: 'vector file to write (.safetensors)', required: true },
+    { name: 'judge', kind: 'string', description: 'judge id (default: the trait\'s "judge", else lexicon)' },
+    { name: 'samples', kind: 'string', description: 'rollouts per question and instruction pair (default 1)' },
+    { name: 'temperature', kind: 'string', description: 'rollout temperature (default 0 = greedy for 1 sample, 1 otherwise)' },
+    { name: 'max-tokens', kind: 'string', description: 'tokens per rollout (default 128)' },
+    { name: 'trait-threshold', kind: 'string', description: 'keep pairs with pos ≥ T and neg < T (default 50)' },
+    { name: 'coherence-threshold', kind: 'string', description: 'keep pairs with both coherence ≥ C (default 50)' },
+    { name: 'layers', kind: 'string', description: 'rows for the steering sweep (default every block)' },
+    { name: 'coefs', kind: 'string', description: 'coefficients for the steering sweep (default 1,2,4)' },
+    { name: 'sweep-questions', kind: 'string', description: 'evaluation questions used by the sweep (default all)' },
+    { name: 'no-sweep', kind: 'flag', description: 'skip the steering sweep (no layer recommendation)' },
+  ],
+  async run(args, io) {
+    const out = String(args.options.out);
+    if (!out.endsWith('.safetensors')) throw new UsageError('--out must end with .safetensors');
+    const trait = readTraitFile(String(args.options.trait));
+    const modelDir = String(args.options.model);
+    const judge = resolveLocalJudge(String(args.options.judge ?? trait.judge ?? 'lexicon'), modelDir);
+    const options = loadOptions(args);
+    const model = await loadModel(modelDir, options);
+    try {
+      const result = await extractPersonaVector(
+        model,
+        trait,
+        judge,
+        {
+          cacheRoot: options.cacheRoot ?? defaultCacheRoot(),
+          samplesPerQuestion: intOption(args, 'samples', 1),
+          temperature: args.options.temperature !== undefined ? numberOption(args, 'temperature', 0) : undefined,
+          maxTokens: intOption(args, 'max-tokens', 128),
+          traitThreshold: numberOption(args, 'trait-threshold', 50),
+          coherenceThreshold: numberOption(args, 'coherence-threshold', 50),
+          sweep: args.options['no-sweep']
+            ? false
+            : { rows: list(args.options.layers, 'layers'), coefficients: list(args.options.coefs, 'coefs'), questions: args.options['sweep-questions'] !== undefined ? intOption(args, 'sweep-questions', 0) : undefined },
+        },
+        runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`)),
+      );
+      writePersonaVector(out, result, {
+        model: path.basename(path.resolve(modelDir)),
+        modelFingerprint: model.checkpoint.fingerprint,
+        architecture: model.checkpoint.spec.architecture,
+        traitHash: traitHash(trait),
+      });
+      io.out(`${trait.name}: kept ${result.keptPairs}/${result.totalPairs} pairs (judge ${result.judge})`);
+      io.out('row  effect size  |v|      |h|');
+      result.separation.forEach((s, r) => io.out(`${String(r).padStart(3)}  ${s.effectSize.toFixed(2).padStart(11)}  ${result.vectorNorms[r].toFixed(3).padStart(7)}  ${result.residualNorms[r].toFixed(2).padStart(7)}`));
+      if (result.sweep.length) {
+        io.out('steering sweep (no system prompt, evaluation questions): row α → trait / coherence');
+        for (const c of result.sweep) io.out(`  ${String(c.row).padStart(3)} ${String(c.coefficient).padStart(5)} → ${c.meanTrait.toFixed(1).padStart(5)} / ${c.meanCoherence.toFixed(1).padStart(5)}  (|αv|/|h| = ${c.relativeStrength?.toFixed(2)})`);
+      }
+      io.out(result.recommended ? `recommended: layer ${result.recommended.layer}, α = ${result.recommended.coefficient} (trait ${result.recommended.meanTrait.toFixed(1)}, coherence ${result.recommended.meanCoherence.toFixed(1)})` : 'no coherent steering found in the sweep: no layer recommended');
+      io.out(`wrote ${out}`);
+      return 0;
+    } finally {
+      await model.session.release();
+    }
+  },
+};

@@ -1,0 +1,249 @@
+/**
+ * The paper's extraction pipeline, end to end, for any loaded model and any judge:
+ * rollouts of every (extraction question × instruction pair × sample) under the positive and negative system
+ * prompts → judge trait and coherence → keep index-aligned pairs (pos ≥ 50, neg < 50, both coherent) →
+ * residual averages of the kept responses at every row → vector = mean(pos) − mean(neg), [layers+1, d] per variant
+ * → steering sweep on the evaluation questions to recommend a layer and coefficient.
+ * Everything is cached (ExtractionStore), so a re-run resumes and only computes what changed.
+ */
+import type { RunContext } from '../cancellation';
+import type { Judge } from '../judges/judge';
+import type { LoadedModel } from '../model/loadedModel';
+import type { TraitDefinition } from '../traits/trait';
+import { traitHash } from '../traits/traitFile';
+import { generate } from '../model/generate';
+import { ACTIVATION_VARIANTS, conversationActivations, projectRows, rowNorms, type ActivationVariant, type ConversationActivations } from './activationStats';
+import { ExtractionStore } from './store';
+import { recommend, steeringSweep, type Recommendation, type SweepCell } from './steeringSweep';
+
+export interface ExtractionOptions {
+  cacheRoot: string;
+  samplesPerQuestion?: number;
+  /** 0 = greedy. With several samples per question, sampling is used (default temperature 1). */
+  temperature?: number;
+  maxTokens?: number;
+  traitThreshold?: number;
+  coherenceThreshold?: number;
+  seed?: number;
+  sweep?: {
+    /** Residual rows to try (default: every block output 1 … L). */
+    rows?: number[];
+    coefficients?: number[];
+    /** How many evaluation questions to use (default all). */
+    questions?: number;
+    maxTokens?: number;
+  } | false;
+}
+
+export interface LayerSeparation {
+  posMean: number;
+  posStd: number;
+  negMean: number;
+  negStd: number;
+  /** (posMean − negMean) / pooled std: how linearly readable the trait is at this row. */
+  effectSize: number;
+}
+
+export interface ExtractionResult {
+  trait: string;
+  rows: number;
+  d: number;
+  vectors: Record<ActivationVariant, Float32Array>;
+  keptPairs: number;
+  totalPairs: number;
+  /** Per row, projections of kept response averages on v̂ (response_avg). */
+  separation: LayerSeparation[];
+  /** Mean residual norm per row over kept responses. */
+  residualNorms: Float32Array;
+  vectorNorms: Float64Array;
+  sweep: SweepCell[];
+  recommended?: Recommendation;
+  judge: string;
+  cacheFolder: string;
+}
+
+export class ExtractionError extends Error {}
+
+const PAIR_PHASE = 'extract';
+
+export async function extractPersonaVector(model: LoadedModel, trait: TraitDefinition, judge: Judge, options: ExtractionOptions, ctx?: RunContext): Promise<ExtractionResult> {
+  const samples = options.samplesPerQuestion ?? 1;
+  const temperature = options.temperature ?? (samples > 1 ? 1 : 0);
+  const maxTokens = options.maxTokens ?? 128;
+  const traitThreshold = options.traitThreshold ?? 50;
+  const coherenceThreshold = options.coherenceThreshold ?? 50;
+  const seed = options.seed ?? 0;
+  const { session, tokenizer } = model;
+  const rows = session.rows;
+  const d = model.checkpoint.spec.hiddenSize;
+  const store = new ExtractionStore(options.cacheRoot, model.checkpoint.fingerprint, traitHash(trait));
+  const keyOf = (q: number, p: number, s: number, polarity: 'pos' | 'neg') => `${PAIR_PHASE}:q${q}:p${p}:s${s}:${polarity}:t${temperature}:m${maxTokens}`;
+
+  // 1. Rollouts: one batch per question (every pair × polarity × sample), skipping what the cache holds.
+  const questions = trait.extractionQuestions;
+  const totalRollouts = questions.length * trait.instructions.length * samples * 2;
+  let done = 0;
+  const started = Date.now();
+  const report = (phase: string) => {
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = done > 0 ? Math.round((elapsed / done) * (totalRollouts - done)) : undefined;
+    ctx?.progress(done, totalRollouts, `${phase}: ${done}/${totalRollouts}${eta !== undefined ? `, ~${eta}s left` : ''}`);
+  };
+  for (let q = 0; q < questions.length; q++) {
+    const jobs: { key: string; system: string; promptIds: number[] }[] = [];
+    for (let p = 0; p < trait.instructions.length; p++)
+      for (let s = 0; s < samples; s++)
+        for (const polarity of ['pos', 'neg'] as const) {
+          const key = keyOf(q, p, s, polarity);
+          if (store.rollout(key)) continue;
+          const system = trait.instructions[p][polarity];
+          jobs.push({ key, system, promptIds: tokenizer.chat([{ role: 'system', content: system }, { role: 'user', content: questions[q] }], true) });
+        }
+    if (jobs.length) {
+      await ctx?.checkpoint();
+      const result = await generate(session, tokenizer, {
+        prompts: jobs.map((j) => j.promptIds),
+        maxTokens,
+        eosTokenIds: model.eosTokenIds,
+        sampling: { temperature, seed: seed + q * 1009 },
+      });
+      jobs.forEach((j, i) => store.addRollout({ key: j.key, question: questions[q], system: j.system, promptIds: j.promptIds, responseIds: result.tokens[i], text: result.texts[i] }));
+    }
+    done = (q + 1) * trait.instructions.length * samples * 2;
+    report('rollouts');
+  }
+
+  // 2. Judge every rollout (cached per judge).
+  for (let q = 0; q < questions.length; q++)
+    for (let p = 0; p < trait.instructions.length; p++)
+      for (let s = 0; s < samples; s++)
+        for (const polarity of ['pos', 'neg'] as const) {
+          const key = keyOf(q, p, s, polarity);
+          if (store.score(judge.id, key)) continue;
+          const rollout = store.rollout(key)!;
+          const score = await judge.score({ trait, question: rollout.question, answer: rollout.text }, ctx?.signal);
+          store.addScore({ key, judge: judge.id, ...score });
+        }
+
+  // 3. Keep index-aligned pairs that show the contrast, coherently.
+  const kept: { pos: string; neg: string }[] = [];
+  let totalPairs = 0;
+  for (let q = 0; q < questions.length; q++)
+    for (let p = 0; p < trait.instructions.length; p++)
+      for (let s = 0; s < samples; s++) {
+        totalPairs++;
+        const pos = store.score(judge.id, keyOf(q, p, s, 'pos'))!;
+        const neg = store.score(judge.id, keyOf(q, p, s, 'neg'))!;
+        const coherent = (x: typeof pos) => x.coherence !== null && x.coherence >= coherenceThreshold;
+        if (pos.trait !== null && neg.trait !== null && pos.trait >= traitThreshold && neg.trait < traitThreshold && coherent(pos) && coherent(neg)) {
+          kept.push({ pos: keyOf(q, p, s, 'pos'), neg: keyOf(q, p, s, 'neg') });
+        }
+      }
+  if (kept.length === 0) {
+    throw new ExtractionError(
+      `No contrastive pair passed the filter (positive ≥ ${traitThreshold}, negative < ${traitThreshold}, both coherence ≥ ${coherenceThreshold}) out of ${totalPairs}: the model does not show "${trait.name}" under its instructions, or the judge does not see it. Check a few rollouts in ${store.folder}, lower the thresholds, or use a stronger judge.`,
+    );
+  }
+
+  // 4. Residual averages of the kept responses.
+  const actsOf = async (key: string): Promise<ConversationActivations> => {
+    const cached = store.activations(key, rows, d);
+    if (cached) return cached;
+    await ctx?.checkpoint();
+    const r = store.rollout(key)!;
+    const acts = await conversationActivations(session, r.promptIds, r.responseIds);
+    store.addActivations(key, acts);
+    return acts;
+  };
+  const sums = { pos: newSums(rows * d), neg: newSums(rows * d) };
+  const normSum = new Float64Array(rows);
+  const posActs: Float32Array[] = [];
+  const negActs: Float32Array[] = [];
+  let n = 0;
+  for (const pair of kept) {
+    const pos = await actsOf(pair.pos);
+    const neg = await actsOf(pair.neg);
+    for (const variant of ACTIVATION_VARIANTS) {
+      addInto(sums.pos[variant], pos.means[variant]);
+      addInto(sums.neg[variant], neg.means[variant]);
+    }
+    for (let r = 0; r < rows; r++) normSum[r] += (pos.responseNorms[r] + neg.responseNorms[r]) / 2;
+    posActs.push(pos.means.response_avg);
+    negActs.push(neg.means.response_avg);
+    ctx?.progress(++n, kept.length, `activations: ${n}/${kept.length} kept pairs`);
+  }
+  const vectors = Object.fromEntries(
+    ACTIVATION_VARIANTS.map((variant) => {
+      const v = new Float32Array(rows * d);
+      for (let i = 0; i < v.length; i++) v[i] = (sums.pos[variant][i] - sums.neg[variant][i]) / kept.length;
+      return [variant, v];
+    }),
+  ) as Record<ActivationVariant, Float32Array>;
+  const residualNorms = Float32Array.from(normSum, (x) => x / kept.length);
+  const separation = layerSeparation(posActs, negActs, vectors.response_avg, rows, d);
+  const vectorNorms = rowNorms(vectors.response_avg, rows, d);
+
+  // 5. Steering sweep on evaluation questions → recommended layer and coefficient.
+  let sweep: SweepCell[] = [];
+  let recommended: Recommendation | undefined;
+  if (options.sweep !== false) {
+    const L = rows - 1;
+    const sweepOptions = options.sweep ?? {};
+    const sweepRows = sweepOptions.rows ?? Array.from({ length: L }, (_, i) => i + 1);
+    sweep = await steeringSweep(
+      model,
+      judge,
+      {
+        trait,
+        vector: vectors.response_avg,
+        rows: sweepRows,
+        coefficients: sweepOptions.coefficients ?? [1, 2, 4],
+        questions: trait.evaluationQuestions.slice(0, sweepOptions.questions ?? trait.evaluationQuestions.length),
+        maxTokens: sweepOptions.maxTokens ?? maxTokens,
+      },
+      ctx,
+    );
+    for (const cell of sweep) cell.relativeStrength = (Math.abs(cell.coefficient) * vectorNorms[cell.row]) / (residualNorms[cell.row] || 1);
+    recommended = recommend(sweep, coherenceThreshold);
+  }
+
+  return {
+    trait: trait.name,
+    rows,
+    d,
+    vectors,
+    keptPairs: kept.length,
+    totalPairs,
+    separation,
+    residualNorms,
+    vectorNorms,
+    sweep,
+    recommended,
+    judge: judge.id,
+    cacheFolder: store.folder,
+  };
+}
+
+function newSums(n: number): Record<ActivationVariant, Float64Array> {
+  return { response_avg: new Float64Array(n), prompt_avg: new Float64Array(n), prompt_last: new Float64Array(n) };
+}
+
+function addInto(acc: Float64Array, x: Float32Array): void {
+  for (let i = 0; i < x.length; i++) acc[i] += x[i];
+}
+
+function layerSeparation(pos: Float32Array[], neg: Float32Array[], v: Float32Array, rows: number, d: number): LayerSeparation[] {
+  const pp = pos.map((x) => projectRows(x, v, rows, d));
+  const np = neg.map((x) => projectRows(x, v, rows, d));
+  const stats = (xs: number[]) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+    return { m, sd };
+  };
+  return Array.from({ length: rows }, (_, r) => {
+    const a = stats(pp.map((p) => p[r]));
+    const b = stats(np.map((p) => p[r]));
+    const pooled = Math.sqrt((a.sd ** 2 + b.sd ** 2) / 2);
+    return { posMean: a.m, posStd: a.sd, negMean: b.m, negStd: b.sd, effectSize: pooled > 0 ? (a.m - b.m) / pooled : 0 };
+  });
+}

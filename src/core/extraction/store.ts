@@ -1,0 +1,100 @@
+/**
+ * On-disk cache of an extraction run, keyed by model fingerprint + trait hash: rollouts, judge scores and
+ * per-rollout activations. Appends as it goes, so a cancelled or crashed run resumes where it stopped, and
+ * changing a threshold or the sweep re-uses every rollout already made.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import * as path from 'node:path';
+import type { ConversationActivations } from './activationStats';
+import { ACTIVATION_VARIANTS } from './activationStats';
+
+export interface RolloutRecord {
+  key: string;
+  question: string;
+  system?: string;
+  promptIds: number[];
+  responseIds: number[];
+  text: string;
+}
+
+export interface ScoreRecord {
+  key: string;
+  judge: string;
+  trait: number | null;
+  coherence: number | null;
+}
+
+export class ExtractionStore {
+  readonly folder: string;
+  private rollouts = new Map<string, RolloutRecord>();
+  private scores = new Map<string, ScoreRecord>();
+
+  constructor(cacheRoot: string, modelFingerprint: string, traitHash: string) {
+    this.folder = path.join(cacheRoot, 'extraction', `${modelFingerprint}-${traitHash}`);
+    mkdirSync(path.join(this.folder, 'acts'), { recursive: true });
+    for (const r of readJsonLines<RolloutRecord>(path.join(this.folder, 'rollouts.jsonl'))) this.rollouts.set(r.key, r);
+    for (const s of readJsonLines<ScoreRecord>(path.join(this.folder, 'scores.jsonl'))) this.scores.set(`${s.judge}\0${s.key}`, s);
+  }
+
+  rollout(key: string): RolloutRecord | undefined {
+    return this.rollouts.get(key);
+  }
+
+  addRollout(record: RolloutRecord): void {
+    this.rollouts.set(record.key, record);
+    appendFileSync(path.join(this.folder, 'rollouts.jsonl'), JSON.stringify(record) + '\n');
+  }
+
+  score(judge: string, key: string): ScoreRecord | undefined {
+    return this.scores.get(`${judge}\0${key}`);
+  }
+
+  addScore(record: ScoreRecord): void {
+    this.scores.set(`${record.judge}\0${record.key}`, record);
+    appendFileSync(path.join(this.folder, 'scores.jsonl'), JSON.stringify(record) + '\n');
+  }
+
+  activations(key: string, rows: number, d: number): ConversationActivations | undefined {
+    const file = this.actsPath(key);
+    if (!existsSync(file)) return undefined;
+    const buf = readFileSync(file);
+    const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    const block = rows * d;
+    if (all.length !== ACTIVATION_VARIANTS.length * block + rows) return undefined; // another model shape: recompute
+    const means = Object.fromEntries(ACTIVATION_VARIANTS.map((v, i) => [v, all.slice(i * block, (i + 1) * block)])) as ConversationActivations['means'];
+    return { means, responseNorms: all.slice(ACTIVATION_VARIANTS.length * block) };
+  }
+
+  addActivations(key: string, acts: ConversationActivations): void {
+    const parts = [...ACTIVATION_VARIANTS.map((v) => acts.means[v]), acts.responseNorms];
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const all = new Float32Array(total);
+    let o = 0;
+    for (const p of parts) {
+      all.set(p, o);
+      o += p.length;
+    }
+    const file = this.actsPath(key);
+    writeFileSync(`${file}.tmp`, Buffer.from(all.buffer));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  private actsPath(key: string): string {
+    return path.join(this.folder, 'acts', `${key.replace(/[^\w.-]/g, '_')}.f32`);
+  }
+}
+
+/** Reads JSON lines, skipping a torn last line left by a crash mid-write. */
+function readJsonLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  const out: T[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      // torn write from an interrupted run: that item is simply redone
+    }
+  }
+  return out;
+}
