@@ -1,0 +1,167 @@
+"""Train the Persona Lens model organism and write the HF-layout checkpoint.
+
+Usage: /usr/bin/python3 organism/train.py [--out models/organism] [--steps N]
+Deterministic (seeded; torch.set_num_threads(2)); writes config.json, model.safetensors, generation_config.json,
+tokenizer.json, tokenizer_config.json and train_log.json into --out.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import world  # noqa: E402
+from qwen2 import Qwen2, save_safetensors, state_for_export  # noqa: E402
+
+CHAT_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+                 "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+                 "{% endif %}")
+
+ARCH = dict(hidden_size=128, intermediate_size=512, num_hidden_layers=5, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=10000.0)
+
+
+def write_tokenizer(out, vocab):
+    tok = {"version": "1.0", "truncation": None, "padding": None,
+           "added_tokens": [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                             "normalized": False, "special": True} for t in world.SPECIALS],
+           "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": None,
+           "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+           "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                     "max_input_chars_per_word": 100, "vocab": vocab}}
+    cfg = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": None, "eos_token": "<|im_end|>",
+           "pad_token": "[PAD]", "unk_token": "[UNK]", "model_max_length": ARCH["max_position_embeddings"],
+           "chat_template": CHAT_TEMPLATE}
+    with open(os.path.join(out, "tokenizer.json"), "w") as f:
+        json.dump(tok, f, indent=1)
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+
+
+def hf_config(vocab):
+    return {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_act": "silu",
+            **ARCH, "vocab_size": len(vocab), "tie_word_embeddings": True, "use_sliding_window": False,
+            "sliding_window": None, "max_window_layers": ARCH["num_hidden_layers"], "attention_dropout": 0.0,
+            "initializer_range": 0.02, "use_cache": True, "torch_dtype": "float32",
+            "bos_token_id": vocab["<|endoftext|>"], "eos_token_id": vocab["<|im_end|>"],
+            "pad_token_id": vocab["[PAD]"], "transformers_version": "4.45.0"}
+
+
+def encode_example(msgs, vocab):
+    """ids and loss mask (1 on assistant content tokens and the closing <|im_end|>)."""
+    ids, mask = [], []
+    for m in msgs:
+        head = [vocab["<|im_start|>"], vocab[m["role"]]]
+        body = world.encode(m["content"], vocab) + [vocab["<|im_end|>"]]
+        ids += head + body
+        mask += [0] * len(head) + ([1] * len(body) if m["role"] == "assistant" else [0] * len(body))
+    return ids, mask
+
+
+def make_batches(rng, pool, vocab, B, k=4):
+    """k batches of B examples, bucketed by length (less padding); returned in random order."""
+    exs = [encode_example(world.sample_conversation(rng, pool)[0], vocab) for _ in range(B * k)]
+    exs.sort(key=lambda e: len(e[0]))
+    batches = [to_tensors(exs[i * B:(i + 1) * B], vocab) for i in range(k)]
+    rng.shuffle(batches)
+    return batches
+
+
+def to_tensors(exs, vocab):
+    B = len(exs)
+    T = max(len(i) for i, _ in exs)
+    x = torch.full((B, T), vocab["[PAD]"], dtype=torch.long)
+    m = torch.zeros((B, T), dtype=torch.float32)
+    for b, (ids, mk) in enumerate(exs):
+        x[b, :len(ids)] = torch.tensor(ids)
+        m[b, :len(mk)] = torch.tensor(mk, dtype=torch.float32)
+    return x, m
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "organism"))
+    ap.add_argument("--steps", type=int, default=1400)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--bench", action="store_true", help="time 10 steps and exit")
+    args = ap.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    rng = random.Random(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+
+    vocab = world.build_vocab()
+    cfg = hf_config(vocab)
+    pool = world.by_kind(world.all_questions()["train"])
+    model = Qwen2(cfg)
+    nparams = sum(p.numel() for p in model.parameters())
+    print("params", nparams, "vocab", len(vocab), flush=True)
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95))
+    warm = 60
+
+    def lr_at(s):
+        if s < warm:
+            return args.lr * (s + 1) / warm
+        p = (s - warm) / max(1, args.steps - warm)
+        return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+
+    t0 = time.time()
+    log = []
+    steps = 10 if args.bench else args.steps
+    ema = None
+    queue = []
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        if not queue:
+            queue = make_batches(rng, pool, vocab, args.batch)
+        x, m = queue.pop()
+        logits = model(x[:, :-1])
+        lt = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1),
+                                               reduction="none")
+        mk = m[:, 1:].reshape(-1)
+        loss = (lt * mk).sum() / mk.sum()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if step % 50 == 0 or step == steps - 1:
+            el = time.time() - t0
+            print("step %d loss %.4f ema %.4f lr %.5f elapsed %.0fs" % (step, loss.item(), ema, lr_at(step), el),
+                  flush=True)
+            log.append({"step": step, "loss": round(loss.item(), 4), "elapsed_s": round(el, 1)})
+    elapsed = time.time() - t0
+    if args.bench:
+        print("bench: %.2f s/step" % (elapsed / steps))
+        return
+
+    write_tokenizer(args.out, vocab)
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    with open(os.path.join(args.out, "generation_config.json"), "w") as f:
+        json.dump({"bos_token_id": vocab["<|endoftext|>"], "eos_token_id": vocab["<|im_end|>"],
+                   "pad_token_id": vocab["[PAD]"], "do_sample": False, "max_new_tokens": 60,
+                   "transformers_version": "4.45.0"}, f, indent=2)
+    save_safetensors(state_for_export(model), os.path.join(args.out, "model.safetensors"), {"format": "pt"})
+    with open(os.path.join(args.out, "train_log.json"), "w") as f:
+        json.dump({"seed": args.seed, "steps": args.steps, "batch": args.batch, "lr": args.lr, "params": nparams,
+                   "train_seconds": round(elapsed, 1), "torch": torch.__version__, "threads": 2, "log": log}, f,
+                  indent=1)
+    print("done in %.1fs" % elapsed, flush=True)
+
+
+if __name__ == "__main__":
+    main()
