@@ -1,0 +1,46 @@
+/**
+ * Monitoring: the projection of the last prompt token's residual on a persona vector predicts how strongly the
+ * model is about to express the trait (Chen et al. 2025, §4). Also Pearson correlation for validating it.
+ */
+import type { LoadedModel } from '../model/loadedModel';
+import type { ChatMessage } from '../model/tokenizer';
+
+/** Projections of each prompt's last token at `row` onto v̂_row (v is [rows·d]). One batched forward pass. */
+export async function lastPromptProjections(model: LoadedModel, prompts: ChatMessage[][], vector: Float32Array, row: number): Promise<number[]> {
+  const d = model.checkpoint.spec.hiddenSize;
+  const v = vector.subarray(row * d, (row + 1) * d);
+  let norm = 0;
+  for (let i = 0; i < d; i++) norm += v[i] * v[i];
+  norm = Math.sqrt(norm);
+  if (norm === 0) throw new RangeError(`the vector is zero at layer ${row}`);
+  const ids = prompts.map((m) => model.tokenizer.chat(m, true));
+  const S = Math.max(...ids.map((x) => x.length));
+  const out = await model.session.forward({
+    tokens: ids.map((x) => [...new Array(S - x.length).fill(0), ...x]),
+    valid: ids.map((x) => Uint8Array.from({ length: S }, (_, s) => (s >= S - x.length ? 1 : 0))),
+    captureRows: [row],
+    logits: 'none',
+  });
+  const h = out.hidden.get(row)!;
+  return ids.map((_, b) => {
+    let dot = 0;
+    const base = (b * S + S - 1) * d;
+    for (let i = 0; i < d; i++) dot += h[base + i] * v[i];
+    return dot / norm;
+  });
+}
+
+export function pearson(xs: number[], ys: number[]): number {
+  if (xs.length !== ys.length || xs.length < 2) throw new RangeError('pearson needs two equal-length series of 2+ values');
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < xs.length; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+    syy += (ys[i] - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
+}
