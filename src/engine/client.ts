@@ -10,6 +10,8 @@ import {
   parseEngineMessage,
   type EngineErrorCode,
   type EngineMethod,
+  type HostMethod,
+  type HostMethods,
   type HostToEngine,
   type ParamsOf,
   type Progress,
@@ -35,6 +37,8 @@ export interface EngineClientOptions {
   onLog?: (line: string) => void;
   /** Called when the engine exits without being asked to (crash, OOM kill, external kill). */
   onUnexpectedExit?: (description: string) => void;
+  /** What the host runs for the engine (e.g. VS Code LM judging). */
+  hostHandlers?: { [H in HostMethod]?: (params: HostMethods[H]['params']) => Promise<HostMethods[H]['result']> };
 }
 
 export interface RequestOptions {
@@ -154,6 +158,18 @@ export class EngineClient {
     }, grace);
   }
 
+  private async answerHostCall(callId: number, method: HostMethod, params: unknown): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const handler = this.options.hostHandlers?.[method];
+    try {
+      if (!handler) throw new Error(`the host does not provide "${method}"`);
+      this.post(child, { type: 'hostCallResult', callId, result: await handler(params as never) });
+    } catch (err) {
+      this.post(child, { type: 'hostCallResult', callId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
   private post(child: ChildProcess, message: HostToEngine): void {
     if (child.connected) child.send(message);
   }
@@ -165,6 +181,10 @@ export class EngineClient {
       return;
     }
     if (message.type === 'ready') return;
+    if (message.type === 'hostCall') {
+      void this.answerHostCall(message.callId, message.method, message.params);
+      return;
+    }
     if (message.type === 'log') {
       this.options.onLog?.(message.message);
       return;

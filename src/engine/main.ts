@@ -5,10 +5,22 @@
 import { parseHostMessage, type EngineToHost, type EngineErrorCode } from '../protocol/engineProtocol';
 import { CancelledError, runContext } from '../core/cancellation';
 import { createHandlers, type Handler } from './handlers';
-import type { EngineMethod } from '../protocol/engineProtocol';
+import type { EngineMethod, HostMethod, HostMethods } from '../protocol/engineProtocol';
+
+const running = new Map<number, AbortController>();
+const hostCalls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+let nextCallId = 1;
+
+/** Asks the host to run something only it can (VS Code APIs); answered by a hostCallResult message. */
+function callHost<M extends HostMethod>(requestId: number, method: M, params: HostMethods[M]['params']): Promise<HostMethods[M]['result']> {
+  const callId = nextCallId++;
+  return new Promise((resolve, reject) => {
+    hostCalls.set(callId, { resolve: resolve as (v: unknown) => void, reject });
+    send({ type: 'hostCall', id: requestId, callId, method, params });
+  });
+}
 
 const handlers = createHandlers();
-const running = new Map<number, AbortController>();
 
 function send(message: EngineToHost): void {
   process.send?.(message);
@@ -24,7 +36,7 @@ async function handleRequest(id: number, method: EngineMethod, params: unknown):
   running.set(id, controller);
   try {
     const ctx = runContext(controller.signal, (done, total, message) => send({ type: 'progress', id, progress: { done, total, message } }));
-    const result = await handler(params as never, ctx);
+    const result = await handler(params as never, ctx, { call: (method, p) => callHost(id, method, p) });
     send({ type: 'result', id, result });
   } catch (err) {
     const code: EngineErrorCode = err instanceof CancelledError ? 'cancelled' : err instanceof RangeError || err instanceof TypeError ? 'badRequest' : 'failed';
@@ -41,7 +53,12 @@ process.on('message', (raw) => {
     return;
   }
   if (message.type === 'cancel') running.get(message.id)?.abort();
-  else void handleRequest(message.id, message.method, message.params);
+  else if (message.type === 'hostCallResult') {
+    const call = hostCalls.get(message.callId);
+    hostCalls.delete(message.callId);
+    if (message.error !== undefined) call?.reject(new Error(message.error));
+    else call?.resolve(message.result);
+  } else void handleRequest(message.id, message.method, message.params);
 });
 
 // The host going away (closed IPC channel) ends the engine: it must never outlive its owner.

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { EngineHost } from './engineHost';
 import { PersonaLensPanel } from './panel';
 import { selectModel } from './modelSelection';
+import { extractVectorCommand, newTraitCommand, setJudgeKeyCommand } from './traitCommands';
 
 export interface Services {
   engine: EngineHost;
@@ -16,6 +17,9 @@ export const COMMAND_IDS = {
   restartEngine: 'personaLens.restartEngine',
   showLog: 'personaLens.showLog',
   selectModel: 'personaLens.selectModel',
+  extractVector: 'personaLens.extractVector',
+  newTrait: 'personaLens.newTrait',
+  setJudgeApiKey: 'personaLens.setJudgeApiKey',
 } as const;
 
 export function registerCommands(context: vscode.ExtensionContext, services: Services): void {
@@ -39,6 +43,9 @@ export function registerCommands(context: vscode.ExtensionContext, services: Ser
   });
   register(COMMAND_IDS.showLog, () => log.show());
   register(COMMAND_IDS.selectModel, () => selectModel(context, engine));
+  register(COMMAND_IDS.extractVector, () => extractVectorCommand(context, engine));
+  register(COMMAND_IDS.newTrait, () => newTraitCommand(context));
+  register(COMMAND_IDS.setJudgeApiKey, () => setJudgeKeyCommand(context));
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(PersonaLensPanel.viewType, {

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { EngineClient, EngineError, type RequestOptions } from '../engine/client';
 import type { EngineMethod, ParamsOf, ResultOf } from '../protocol/engineProtocol';
+import { vscodeLmComplete } from './judges';
 
 export class EngineHost implements vscode.Disposable {
   private client: EngineClient | undefined;
@@ -81,6 +82,7 @@ export class EngineHost implements vscode.Disposable {
       env: { ELECTRON_RUN_AS_NODE: '1' },
       cancelGraceMs: config.get<number>('engine.cancelGracePeriod', 3000),
       onLog: (line) => this.log.appendLine(line),
+      hostHandlers: { chatComplete: vscodeLmComplete },
       onUnexpectedExit: (message) => {
         this.log.appendLine(`[engine] ${message}`);
         this.statusEmitter.fire('crashed');

@@ -7,6 +7,44 @@ import type { SelfCheckParams, SelfCheckResult } from '../core/selfCheck';
 import type { ModelSummary } from '../core/model/modelRegistry';
 import type { ActivationsRequest, ActivationsResult, GenerateTextRequest, GenerateTextResult } from '../core/model/inference';
 
+import type { ChatRequest, ChatResponse } from '../core/providers/chatProvider';
+import type { TraitDefinition } from '../core/traits/trait';
+import type { ExtractionOptions, LayerSeparation } from '../core/extraction/extract';
+import type { Recommendation } from '../core/extraction/steeringSweep';
+
+/** Which judge an engine job uses. "host" judges run in the extension host (VS Code LM API) via hostCall. */
+export type JudgeSpec =
+  | { kind: 'lexicon' }
+  | { kind: 'openai'; baseUrl: string; model: string; apiKey?: string; concurrency?: number }
+  | { kind: 'host'; id: string }
+  | { kind: 'self' };
+
+export interface ExtractParams extends ModelRef {
+  trait: TraitDefinition;
+  judge: JudgeSpec;
+  options: Omit<ExtractionOptions, 'cacheRoot'>;
+  /** Where to write the vector file (.safetensors). */
+  outPath: string;
+  modelLabel: string;
+}
+
+export interface ExtractSummary {
+  outPath: string;
+  keptPairs: number;
+  totalPairs: number;
+  judge: string;
+  weakJudge: boolean;
+  separation: LayerSeparation[];
+  sweep: { row: number; coefficient: number; meanTrait: number; meanCoherence: number; relativeStrength?: number }[];
+  recommended?: Recommendation;
+}
+
+/** Calls the engine makes to the host while a request runs (the host owns VS Code APIs and credentials). */
+export interface HostMethods {
+  chatComplete: { params: { provider: string; request: ChatRequest }; result: ChatResponse };
+}
+export type HostMethod = keyof HostMethods;
+
 /** Which model a request runs on, and where its prepared graph is cached. */
 export interface ModelRef {
   modelPath: string;
@@ -32,6 +70,8 @@ export interface EngineMethods {
   activations: { params: ModelRef & ActivationsRequest; result: ActivationsResult };
   /** Downloads a hub model into destRoot; returns the local folder. */
   downloadModel: { params: { repoId: string; destRoot: string; revision?: string }; result: { modelPath: string } };
+  /** The paper's extraction pipeline; writes the vector file. */
+  extract: { params: ExtractParams; result: ExtractSummary };
 }
 
 export type EngineMethod = keyof EngineMethods;
@@ -63,19 +103,24 @@ export interface EngineErrorPayload {
 
 export type HostToEngine =
   | { type: 'request'; id: number; method: EngineMethod; params: unknown }
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  | { type: 'hostCallResult'; callId: number; result?: unknown; error?: string };
 
 export type EngineToHost =
   | { type: 'ready'; pid: number }
   | { type: 'progress'; id: number; progress: Progress }
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; error: EngineErrorPayload }
-  | { type: 'log'; message: string };
+  | { type: 'log'; message: string }
+  | { type: 'hostCall'; id: number; callId: number; method: HostMethod; params: unknown };
 
 /** Validates a message from the host (the engine trusts nothing it did not check). */
 export function parseHostMessage(value: unknown): HostToEngine | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const m = value as Record<string, unknown>;
+  if (m.type === 'hostCallResult' && typeof m.callId === 'number') {
+    return { type: 'hostCallResult', callId: m.callId, result: m.result, error: typeof m.error === 'string' ? m.error : undefined };
+  }
   if (typeof m.id !== 'number' || !Number.isInteger(m.id)) return undefined;
   if (m.type === 'cancel') return { type: 'cancel', id: m.id };
   if (m.type === 'request' && typeof m.method === 'string') {
@@ -101,6 +146,10 @@ export function parseEngineMessage(value: unknown): EngineToHost | undefined {
     }
     case 'result':
       return typeof m.id === 'number' ? { type: 'result', id: m.id, result: m.result } : undefined;
+    case 'hostCall':
+      return typeof m.id === 'number' && typeof m.callId === 'number' && m.method === 'chatComplete'
+        ? { type: 'hostCall', id: m.id, callId: m.callId, method: m.method, params: m.params }
+        : undefined;
     case 'error': {
       const e = m.error as EngineErrorPayload | undefined;
       return typeof m.id === 'number' && e && typeof e.message === 'string' && typeof e.code === 'string'

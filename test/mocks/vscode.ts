@@ -112,7 +112,14 @@ export const window = {
   },
 };
 
+export const lm = {
+  selectChatModels: () => Promise.resolve([]),
+};
+
 export const workspace = {
+  workspaceFolders: undefined as { uri: Uri }[] | undefined,
+  findFiles: () => Promise.resolve([] as Uri[]),
+  asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),
   getConfiguration(section?: string) {
     return {
       get<T>(key: string, fallback?: T): T | undefined {

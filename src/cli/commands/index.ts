@@ -4,5 +4,6 @@ import { selfCheckCommand } from './selfCheck';
 import { activationsCommand } from './activations';
 import { generateCommand } from './generate';
 import { extractCommand } from './extract';
+import { exportGgufCommand, importGgufCommand } from './controlVectors';
 
-export const COMMANDS: CliCommand[] = [activationsCommand, extractCommand, generateCommand, selfCheckCommand];
+export const COMMANDS: CliCommand[] = [activationsCommand, extractCommand, exportGgufCommand, generateCommand, importGgufCommand, selfCheckCommand];

@@ -28,10 +28,12 @@ Respond with a number between 0 and 100 only.`;
 
 export class ProviderJudge implements Judge {
   readonly id: string;
-  readonly weak = false;
+  readonly weak: boolean;
 
-  constructor(private readonly provider: ChatProvider) {
+  /** @param options.weak marks a judge the UI must label as weak (the local self-judge). */
+  constructor(private readonly provider: ChatProvider, options: { weak?: boolean } = {}) {
     this.id = provider.id;
+    this.weak = options.weak ?? false;
   }
 
   async score({ trait, question, answer }: JudgeRequest, signal?: AbortSignal): Promise<JudgeScore> {

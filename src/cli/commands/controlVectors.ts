@@ -1,0 +1,50 @@
+/** Export to and import from llama.cpp control vectors (GGUF), so vectors work in llama.cpp and Ollama. */
+import { UsageError } from '../args';
+import type { CliCommand } from '../command';
+import { readPersonaVector } from '../../core/vectors/personaVectorFile';
+import { checkControlVectorFits, exportControlVector, importControlVector } from '../../core/vectors/gguf';
+import { openCheckpoint } from '../../core/model/checkpoint';
+import { writeSafetensors } from '../../core/model/safetensors';
+
+export const exportGgufCommand: CliCommand = {
+  name: 'export-gguf',
+  summary: 'Write a vector as a llama.cpp control vector (GGUF: direction.N steers the output of block N+1 … as llama.cpp applies it)',
+  usage: 'persona-lens export-gguf VEC.safetensors --out FILE.gguf [--layers 10,11,12] [--coef A]',
+  options: [
+    { name: 'out', kind: 'string', description: 'GGUF file to write', required: true },
+    { name: 'layers', kind: 'string', description: 'our rows to export (default: all exportable, 2 … L)' },
+    { name: 'coef', kind: 'string', description: 'scale the directions by α (llama.cpp also scales at load)' },
+  ],
+  async run(args, io) {
+    const [input] = args.positionals;
+    if (!input) throw new UsageError('name the vector file to export');
+    const vector = readPersonaVector(input);
+    const coef = args.options.coef !== undefined ? Number(args.options.coef) : 1;
+    if (!Number.isFinite(coef)) throw new UsageError('--coef must be a number');
+    const data = vector.vectors.response_avg!.map((x) => x * coef);
+    const layers = args.options.layers !== undefined ? String(args.options.layers).split(',').map(Number) : undefined;
+    const written = exportControlVector(String(args.options.out), data, vector.rows, vector.d, String(vector.metadata.architecture ?? 'unknown'), { layers });
+    io.out(`wrote ${args.options.out}: ${written.length} directions (rows ${written[0]}…${written.at(-1)}), model hint ${vector.metadata.architecture}`);
+    return 0;
+  },
+};
+
+export const importGgufCommand: CliCommand = {
+  name: 'import-gguf',
+  summary: 'Read a llama.cpp / repeng control vector (GGUF) into a steering vector for a model, checking its dimensions',
+  usage: 'persona-lens import-gguf FILE.gguf --model DIR --out VEC.safetensors',
+  options: [
+    { name: 'model', kind: 'string', description: 'the model it will steer (dimensions are checked)', required: true },
+    { name: 'out', kind: 'string', description: 'steering vector to write ([layers+1, d] F32)', required: true },
+  ],
+  async run(args, io) {
+    const [input] = args.positionals;
+    if (!input) throw new UsageError('name the GGUF file to import');
+    const spec = openCheckpoint(String(args.options.model)).spec;
+    const imported = importControlVector(input);
+    const vector = checkControlVectorFits(imported, spec.numLayers + 1, spec.hiddenSize);
+    writeSafetensors(String(args.options.out), [{ name: 'direction', dtype: 'F32', shape: [spec.numLayers + 1, spec.hiddenSize], data: vector }], { source: input, model_hint: imported.modelHint });
+    io.out(`wrote ${args.options.out}: [${spec.numLayers + 1}, ${spec.hiddenSize}] from ${imported.layerCount} directions (hint ${imported.modelHint})`);
+    return 0;
+  },
+};

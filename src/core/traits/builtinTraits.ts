@@ -1,0 +1,18 @@
+/** The built-in trait library (our wording of the seven traits the paper studies), bundled into the engine. */
+import type { TraitDefinition } from './trait';
+import { validateTrait } from './traitFile';
+import evil from './builtin/evil.json';
+import sycophantic from './builtin/sycophantic.json';
+import hallucinating from './builtin/hallucinating.json';
+import optimistic from './builtin/optimistic.json';
+import impolite from './builtin/impolite.json';
+import apathetic from './builtin/apathetic.json';
+import humorous from './builtin/humorous.json';
+
+export const BUILTIN_TRAITS: readonly TraitDefinition[] = [evil, sycophantic, hallucinating, optimistic, impolite, apathetic, humorous].map((t) =>
+  validateTrait(t, `built-in trait ${(t as { name?: string }).name}`),
+);
+
+export function builtinTrait(name: string): TraitDefinition | undefined {
+  return BUILTIN_TRAITS.find((t) => t.name === name);
+}

@@ -1,0 +1,130 @@
+/** Trait commands: extract a persona vector, and write a new trait from a description. */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import type { EngineHost } from './engineHost';
+import { cacheRoot, currentModelPath } from './modelSelection';
+import { judgeSpecFor, JUDGE_KEY_SECRET } from './judges';
+import { BUILTIN_TRAITS } from '../core/traits/builtinTraits';
+import { readTraitFile } from '../core/traits/traitFile';
+import type { TraitDefinition } from '../core/traits/trait';
+import { generateTrait } from '../core/traits/traitGenerator';
+import { OpenAIProvider } from '../core/providers/openaiProvider';
+
+interface TraitChoice extends vscode.QuickPickItem {
+  trait: TraitDefinition;
+}
+
+async function traitChoices(modelPath: string): Promise<TraitChoice[]> {
+  const choices: TraitChoice[] = [];
+  for (const uri of await vscode.workspace.findFiles('.persona/traits/*.json')) {
+    try {
+      const trait = readTraitFile(uri.fsPath);
+      choices.push({ label: trait.name, description: 'workspace', detail: trait.description, trait });
+    } catch (err) {
+      void vscode.window.showWarningMessage(`Skipped ${vscode.workspace.asRelativePath(uri)}: ${(err as Error).message}`);
+    }
+  }
+  const modelTraits = path.join(modelPath, 'traits');
+  if (existsSync(modelTraits)) {
+    for (const f of readdirSync(modelTraits).filter((f) => f.endsWith('.json'))) {
+      const trait = readTraitFile(path.join(modelTraits, f));
+      choices.push({ label: trait.name, description: `from ${path.basename(modelPath)}`, detail: trait.description, trait });
+    }
+  }
+  for (const trait of BUILTIN_TRAITS) choices.push({ label: trait.name, description: 'built-in', detail: trait.description, trait });
+  return choices;
+}
+
+function outputFolder(context: vscode.ExtensionContext, sub: string): string {
+  const ws = vscode.workspace.workspaceFolders?.[0];
+  const folder = ws ? path.join(ws.uri.fsPath, '.persona', sub) : path.join(context.globalStorageUri.fsPath, sub);
+  mkdirSync(folder, { recursive: true });
+  return folder;
+}
+
+/** A path that does not exist yet: existing files are never replaced. */
+export function freshPath(folder: string, base: string, ext: string): string {
+  let candidate = path.join(folder, `${base}${ext}`);
+  for (let i = 2; existsSync(candidate); i++) candidate = path.join(folder, `${base}-${i}${ext}`);
+  return candidate;
+}
+
+export async function extractVectorCommand(context: vscode.ExtensionContext, engine: EngineHost): Promise<void> {
+  const modelPath = currentModelPath(context.extensionPath);
+  if (!modelPath) {
+    void vscode.window.showErrorMessage('No model: run "Persona Lens: Select Model…" first.');
+    return;
+  }
+  const choice = await vscode.window.showQuickPick(await traitChoices(modelPath), { title: 'Persona Lens: trait to extract', matchOnDetail: true });
+  if (!choice) return;
+  let judge;
+  try {
+    judge = await judgeSpecFor(context, modelPath);
+  } catch (err) {
+    void vscode.window.showErrorMessage((err as Error).message);
+    return;
+  }
+  if (judge.kind === 'self') void vscode.window.showWarningMessage('Persona Lens: no judge is configured, so the model judges its own answers. This is a weak judge: set personaLens.judge.* for reliable vectors.');
+  const config = vscode.workspace.getConfiguration('personaLens.extraction');
+  const modelLabel = path.basename(modelPath);
+  const outPath = freshPath(outputFolder(context, 'vectors'), `${choice.trait.name}.${modelLabel}`, '.safetensors');
+  const summary = await engine.withProgress(`Persona Lens: extracting "${choice.trait.name}"`, 'extract', {
+    modelPath,
+    cacheRoot: cacheRoot(context),
+    trait: choice.trait,
+    judge,
+    modelLabel,
+    outPath,
+    options: {
+      samplesPerQuestion: config.get<number>('samplesPerQuestion', 1),
+      maxTokens: config.get<number>('maxTokens', 128),
+      traitThreshold: config.get<number>('traitThreshold', 50),
+      coherenceThreshold: config.get<number>('coherenceThreshold', 50),
+    },
+  });
+  if (!summary) return;
+  const rec = summary.recommended ? `recommended layer ${summary.recommended.layer}, α = ${summary.recommended.coefficient} (trait ${summary.recommended.meanTrait.toFixed(0)}, coherence ${summary.recommended.meanCoherence.toFixed(0)})` : 'no coherent steering layer found';
+  const open = await vscode.window.showInformationMessage(
+    `"${choice.trait.name}" vector: kept ${summary.keptPairs}/${summary.totalPairs} pairs, ${rec}${summary.weakJudge ? ' — weak self-judge' : ''}. Saved ${vscode.workspace.asRelativePath(outPath)}.`,
+    'Open Panel',
+  );
+  if (open) await vscode.commands.executeCommand('personaLens.openPanel');
+}
+
+export async function newTraitCommand(context: vscode.ExtensionContext): Promise<void> {
+  const name = await vscode.window.showInputBox({ title: 'New trait: name', placeHolder: 'overconfident', validateInput: (v) => (/^[a-z][a-z0-9_-]{0,63}$/.test(v.trim()) ? undefined : 'lower case letters, digits, - or _') });
+  if (!name) return;
+  const description = await vscode.window.showInputBox({ title: `New trait "${name}": describe it`, placeHolder: 'States guesses as certain facts and never admits doubt.' });
+  if (!description) return;
+  const config = vscode.workspace.getConfiguration('personaLens.judge');
+  const baseUrl = config.get<string>('baseUrl', '').trim();
+  const model = config.get<string>('model', '').trim();
+  if (!baseUrl || !model) {
+    void vscode.window.showErrorMessage('Writing a trait needs a generator LLM: set personaLens.judge.baseUrl and personaLens.judge.model (an OpenAI-compatible endpoint such as Ollama or LM Studio).');
+    return;
+  }
+  const apiKey = (await context.secrets.get(JUDGE_KEY_SECRET)) ?? process.env.OPENAI_API_KEY;
+  const provider = new OpenAIProvider({ baseUrl, model, apiKey, timeoutMs: 600000, role: 'generator' });
+  try {
+    const trait = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Persona Lens: writing trait "${name}"`, cancellable: true }, (_p, token) => {
+      const controller = new AbortController();
+      token.onCancellationRequested(() => controller.abort());
+      return generateTrait(provider, { name: name.trim(), description: description.trim() }, controller.signal);
+    });
+    const file = freshPath(outputFolder(context, 'traits'), trait.name, '.json');
+    await vscode.workspace.fs.writeFile(vscode.Uri.file(file), Buffer.from(JSON.stringify(trait, null, 2) + '\n'));
+    await vscode.window.showTextDocument(vscode.Uri.file(file));
+    void vscode.window.showInformationMessage('Review the trait (the schema checks it as you edit), then run "Persona Lens: Extract Persona Vector…".');
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Persona Lens: could not write the trait: ${(err as Error).message}`);
+  }
+}
+
+export async function setJudgeKeyCommand(context: vscode.ExtensionContext): Promise<void> {
+  const key = await vscode.window.showInputBox({ title: 'API key for the judge endpoint (stored in VS Code SecretStorage)', password: true, ignoreFocusOut: true });
+  if (key === undefined) return;
+  if (key) await context.secrets.store(JUDGE_KEY_SECRET, key);
+  else await context.secrets.delete(JUDGE_KEY_SECRET);
+  void vscode.window.showInformationMessage(key ? 'Judge API key saved.' : 'Judge API key removed.');
+}
