@@ -4,6 +4,7 @@ import { selfCheckCommand } from './selfCheck';
 import { activationsCommand } from './activations';
 import { generateCommand } from './generate';
 import { extractCommand } from './extract';
+import { screenCommand } from './screen';
 import { exportGgufCommand, importGgufCommand } from './controlVectors';
 
-export const COMMANDS: CliCommand[] = [activationsCommand, extractCommand, exportGgufCommand, generateCommand, importGgufCommand, selfCheckCommand];
+export const COMMANDS: CliCommand[] = [activationsCommand, extractCommand, exportGgufCommand, generateCommand, importGgufCommand, screenCommand, selfCheckCommand];

@@ -10,6 +10,7 @@ import type { TraitDefinition } from '../traits/trait';
 import { generate } from '../model/generate';
 import { buildRowIntervention, type SteerPositions } from '../model/steering';
 import { seededRandom } from '../model/sampling';
+import { mean } from '../stats';
 
 export interface SweepRequest {
   trait: TraitDefinition;
@@ -40,9 +41,9 @@ export interface SweepCell {
   samples: SweepSample[];
 }
 
-export function mean(xs: (number | null)[]): number {
-  const valid = xs.filter((x): x is number => x !== null);
-  return valid.length ? valid.reduce((a, b) => a + b, 0) / valid.length : NaN;
+/** Mean of the scores the judge gave (declined scores are left out). */
+export function meanScore(xs: (number | null)[]): number {
+  return mean(xs.filter((x): x is number => x !== null));
 }
 
 export async function steeringSweep(model: LoadedModel, judge: Judge, request: SweepRequest, ctx?: RunContext, onCell?: (cell: SweepCell) => void): Promise<SweepCell[]> {
@@ -71,7 +72,7 @@ export async function steeringSweep(model: LoadedModel, judge: Judge, request: S
         const score = await judge.score({ trait: request.trait, question: request.questions[i], answer: result.texts[i] }, ctx?.signal);
         samples.push({ question: request.questions[i], text: result.texts[i], trait: score.trait, coherence: score.coherence });
       }
-      const cell: SweepCell = { row, coefficient, meanTrait: mean(samples.map((s) => s.trait)), meanCoherence: mean(samples.map((s) => s.coherence)), samples };
+      const cell: SweepCell = { row, coefficient, meanTrait: meanScore(samples.map((s) => s.trait)), meanCoherence: meanScore(samples.map((s) => s.coherence)), samples };
       cells.push(cell);
       onCell?.(cell);
       ctx?.progress(cells.length, total, `steering layer ${row}, α=${coefficient}`);

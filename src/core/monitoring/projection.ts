@@ -29,18 +29,3 @@ export async function lastPromptProjections(model: LoadedModel, prompts: ChatMes
     return dot / norm;
   });
 }
-
-export function pearson(xs: number[], ys: number[]): number {
-  if (xs.length !== ys.length || xs.length < 2) throw new RangeError('pearson needs two equal-length series of 2+ values');
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < xs.length; i++) {
-    sxy += (xs[i] - mx) * (ys[i] - my);
-    sxx += (xs[i] - mx) ** 2;
-    syy += (ys[i] - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
-}

@@ -1,0 +1,145 @@
+/**
+ * Streams a dataset file as samples with their line ranges: JSONL one line at a time (bounded memory for any
+ * length), JSON arrays by scanning for top-level elements. Malformed lines and unknown shapes come out as
+ * issues on their line; the rest still runs.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createHash } from 'node:crypto';
+import { turnsOf, type SampleFormat, type ScoredTurn, type TurnSelection } from './sampleShapes';
+
+export interface DatasetSample extends ScoredTurn {
+  /** 0-based sample index in the file. */
+  index: number;
+  /** 1-based line range of the sample in the file. */
+  startLine: number;
+  endLine: number;
+  format: SampleFormat;
+  /** Hash of the scored content (prompt + response): the cache key, stable across edits elsewhere in the file. */
+  hash: string;
+}
+
+export interface DatasetIssue {
+  kind: 'issue';
+  startLine: number;
+  endLine: number;
+  message: string;
+}
+
+export type DatasetItem = ({ kind: 'sample' } & DatasetSample) | DatasetIssue;
+
+export interface ReadOptions {
+  turns?: TurnSelection;
+  /** Only samples overlapping these 1-based lines (a selection). */
+  lineRange?: { start: number; end: number };
+}
+
+export function sampleHash(turn: ScoredTurn): string {
+  return createHash('sha256').update(JSON.stringify([turn.prompt, turn.response])).digest('hex').slice(0, 24);
+}
+
+function* itemsOf(value: unknown, index: number, startLine: number, endLine: number, turns: TurnSelection): Generator<DatasetItem> {
+  try {
+    const { format, turns: scored } = turnsOf(value, turns);
+    for (const t of scored) yield { kind: 'sample', ...t, index, startLine, endLine, format, hash: sampleHash(t) };
+  } catch (err) {
+    yield { kind: 'issue', startLine, endLine, message: (err as Error).message };
+  }
+}
+
+const overlaps = (o: ReadOptions, start: number, end: number) => !o.lineRange || (end >= o.lineRange.start && start <= o.lineRange.end);
+
+/** Reads JSONL (.jsonl/.ndjson) as a stream, or a JSON array (.json) whole. */
+export async function* readDataset(path: string, options: ReadOptions = {}): AsyncGenerator<DatasetItem> {
+  if (path.endsWith('.json')) {
+    yield* readJsonArray(readFileSync(path, 'utf8'), options);
+    return;
+  }
+  yield* readJsonLines(createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity }), options);
+}
+
+/** JSONL from any line source (a file stream, or an editor's text split into lines). */
+export async function* readJsonLines(lines: AsyncIterable<string> | Iterable<string>, options: ReadOptions = {}): AsyncGenerator<DatasetItem> {
+  let lineNo = 0;
+  let index = 0;
+  for await (const raw of lines) {
+    lineNo++;
+    const line = raw.trim();
+    if (!line) continue;
+    if (!overlaps(options, lineNo, lineNo)) {
+      index++;
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      yield { kind: 'issue', startLine: lineNo, endLine: lineNo, message: `not valid JSON (${(err as Error).message}); fix or remove this line` };
+      index++;
+      continue;
+    }
+    yield* itemsOf(value, index++, lineNo, lineNo, options.turns ?? 'last');
+  }
+}
+
+/** A JSON array of samples: finds each top-level element's text and line range with a small scanner. */
+export function* readJsonArray(text: string, options: ReadOptions = {}): Generator<DatasetItem> {
+  let i = 0;
+  let line = 1;
+  const skipSpace = () => {
+    while (i < text.length && /\s/.test(text[i])) {
+      if (text[i] === '\n') line++;
+      i++;
+    }
+  };
+  skipSpace();
+  if (text[i] !== '[') {
+    yield { kind: 'issue', startLine: line, endLine: line, message: 'a .json dataset must be a JSON array of samples (use .jsonl for one sample per line)' };
+    return;
+  }
+  i++;
+  let index = 0;
+  for (;;) {
+    skipSpace();
+    if (i >= text.length) {
+      yield { kind: 'issue', startLine: line, endLine: line, message: 'the array is not closed with "]" (truncated file?)' };
+      return;
+    }
+    if (text[i] === ']') return;
+    const start = i;
+    const startLine = line;
+    let depth = 0;
+    let inString = false;
+    for (; i < text.length; i++) {
+      const c = text[i];
+      if (c === '\n') line++;
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (c === '"') inString = true;
+      else if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') {
+        if (depth === 0) break;
+        depth--;
+      } else if (c === ',' && depth === 0) break;
+    }
+    const slice = text.slice(start, i).trim();
+    const endLine = startLine + (slice.match(/\n/g)?.length ?? 0);
+    if (text[i] === ',') i++;
+    if (!overlaps(options, startLine, endLine)) {
+      index++;
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(slice);
+    } catch (err) {
+      yield { kind: 'issue', startLine, endLine, message: `element ${index} is not valid JSON (${(err as Error).message})` };
+      index++;
+      continue;
+    }
+    yield* itemsOf(value, index++, startLine, endLine, options.turns ?? 'last');
+  }
+}

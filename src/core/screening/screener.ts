@@ -1,0 +1,217 @@
+/**
+ * Per-sample screening metrics (Chen et al. 2025, §6), at each vector's layer, with v̂ the unit vector:
+ * - projection: mean residual over the sample's response tokens · v̂;
+ * - ΔP (delta): projection(dataset response) − projection(the model's own greedy response to the same prompt);
+ * - fast ΔP: projection(dataset response) − last-prompt-token residual · v̂ (no generation).
+ * Samples are processed in left-padded batches; nothing but the per-sample numbers is kept.
+ */
+import { createHash } from 'node:crypto';
+import type { RunContext } from '../cancellation';
+import type { LoadedModel } from '../model/loadedModel';
+import type { DatasetItem, DatasetIssue, DatasetSample } from '../datasets/datasetReader';
+import { generate } from '../model/generate';
+import { ScreeningCache, type CachedMetrics } from './screeningCache';
+
+export type ScreenMetric = 'projection' | 'delta' | 'fast-delta';
+
+export interface ScreeningVector {
+  /** Trait name (the key in results). */
+  name: string;
+  /** Residual row to read. */
+  layer: number;
+  /** [d] direction at that row (any norm; it is normalised). */
+  direction: Float32Array;
+}
+
+export interface TraitScores extends CachedMetrics {}
+
+export interface ScreenedSample extends Omit<DatasetSample, 'prompt'> {
+  kind: 'scored';
+  scores: Record<string, TraitScores>;
+  /** The model's own greedy answer (ΔP only). */
+  ownResponse?: string;
+  responseTokens: number;
+}
+
+export interface ScreenOptions {
+  computeDelta: boolean;
+  cacheRoot?: string;
+  /** Longest own response generated for ΔP. */
+  ownResponseTokens?: number;
+  /** Samples longer than this (prompt + response tokens) are reported and skipped. */
+  maxSampleTokens?: number;
+  batchSize?: number;
+}
+
+const unit = (v: Float32Array): Float32Array => {
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n);
+  if (n === 0) throw new RangeError('a screening vector is zero at its layer');
+  return v.map((x) => x / n);
+};
+
+export function vectorKey(v: ScreeningVector): string {
+  return createHash('sha256').update(Buffer.from(v.direction.buffer, v.direction.byteOffset, v.direction.byteLength)).update(`:${v.layer}`).digest('hex').slice(0, 16);
+}
+
+export class Screener {
+  private readonly units: Float32Array[];
+  private readonly keys: string[];
+  private readonly rows: number[];
+  private readonly cache?: ScreeningCache;
+
+  constructor(private readonly model: LoadedModel, private readonly vectors: ScreeningVector[], private readonly options: ScreenOptions) {
+    const d = model.checkpoint.spec.hiddenSize;
+    for (const v of vectors) {
+      if (v.direction.length !== d) throw new RangeError(`vector "${v.name}" has width ${v.direction.length}; the model's hidden size is ${d}`);
+      if (!Number.isInteger(v.layer) || v.layer < 0 || v.layer > model.checkpoint.spec.numLayers) throw new RangeError(`vector "${v.name}": layer ${v.layer} is outside 0–${model.checkpoint.spec.numLayers}`);
+    }
+    this.units = vectors.map((v) => unit(v.direction));
+    this.keys = vectors.map(vectorKey);
+    this.rows = [...new Set(vectors.map((v) => v.layer))];
+    if (options.cacheRoot) this.cache = new ScreeningCache(options.cacheRoot, model.checkpoint.fingerprint);
+  }
+
+  /** Scores samples as they stream in; issues pass through. Yields in input order. */
+  async *screen(items: AsyncIterable<DatasetItem> | Iterable<DatasetItem>, ctx?: RunContext): AsyncGenerator<ScreenedSample | DatasetIssue> {
+    const batchSize = this.options.batchSize ?? 8;
+    let pending: (DatasetItem & { kind: 'sample' })[] = [];
+    let done = 0;
+    const flush = async function* (this: Screener): AsyncGenerator<ScreenedSample | DatasetIssue> {
+      if (!pending.length) return;
+      await ctx?.checkpoint();
+      const batch = pending;
+      pending = [];
+      yield* await this.scoreBatch(batch);
+      done += batch.length;
+      ctx?.progress(done, 0, `${done} samples screened`);
+    };
+    for await (const item of items) {
+      if (item.kind === 'issue') {
+        yield item;
+        continue;
+      }
+      pending.push(item);
+      if (pending.length >= batchSize) yield* flush.call(this);
+    }
+    yield* flush.call(this);
+  }
+
+  private async scoreBatch(batch: (DatasetSample & { kind: 'sample' })[]): Promise<(ScreenedSample | DatasetIssue)[]> {
+    const { tokenizer } = this.model;
+    const maxTokens = this.options.maxSampleTokens ?? 2048;
+    const out: (ScreenedSample | DatasetIssue | undefined)[] = new Array(batch.length);
+    const todo: { i: number; promptIds: number[]; responseIds: number[] }[] = [];
+    batch.forEach((s, i) => {
+      const promptIds = tokenizer.chat(s.prompt, true);
+      const cached = this.cachedScores(s.hash);
+      if (cached && (!this.options.computeDelta || Object.values(cached.scores).every((x) => x.delta !== undefined))) {
+        out[i] = this.result(s, cached.scores, this.options.computeDelta ? this.cache?.response(this.responseKey(promptIds))?.text : undefined, 0);
+        return;
+      }
+      const responseIds = tokenizer.encode(s.response, false);
+      if (!responseIds.length) out[i] = issue(s, 'the assistant response is empty: nothing to score');
+      else if (promptIds.length + responseIds.length > maxTokens) out[i] = issue(s, `the sample has ${promptIds.length + responseIds.length} tokens, over the ${maxTokens}-token limit: skipped`);
+      else todo.push({ i, promptIds, responseIds });
+    });
+    if (todo.length) {
+      const dataset = await this.projections(todo.map((t) => ({ promptIds: t.promptIds, responseIds: t.responseIds })));
+      let own: { text: string; projection: number[] }[] | undefined;
+      if (this.options.computeDelta) own = await this.ownResponses(todo.map((t) => t.promptIds));
+      todo.forEach((t, k) => {
+        const s = batch[t.i];
+        const scores: Record<string, TraitScores> = {};
+        this.vectors.forEach((v, j) => {
+          const metrics: TraitScores = { projection: dataset[k].response[j], fastDelta: dataset[k].response[j] - dataset[k].lastPrompt[j] };
+          if (own) metrics.delta = dataset[k].response[j] - own[k].projection[j];
+          scores[v.name] = metrics;
+          this.cache?.setMetric(`${s.hash}:${this.keys[j]}`, metrics);
+        });
+        out[t.i] = this.result(s, scores, own?.[k].text, t.responseIds.length);
+      });
+    }
+    return out as (ScreenedSample | DatasetIssue)[];
+  }
+
+  private responseKey(promptIds: number[]): string {
+    return createHash('sha256').update(`${this.options.ownResponseTokens ?? 128}:${promptIds.join(',')}`).digest('hex').slice(0, 24);
+  }
+
+  private cachedScores(hash: string): { scores: Record<string, TraitScores> } | undefined {
+    if (!this.cache) return undefined;
+    const scores: Record<string, TraitScores> = {};
+    for (let j = 0; j < this.vectors.length; j++) {
+      const m = this.cache.metric(`${hash}:${this.keys[j]}`);
+      if (!m) return undefined;
+      scores[this.vectors[j].name] = m;
+    }
+    return { scores };
+  }
+
+  private result(s: DatasetSample, scores: Record<string, TraitScores>, ownResponse: string | undefined, responseTokens: number): ScreenedSample {
+    const { prompt: _prompt, ...rest } = s;
+    return { ...rest, kind: 'scored', scores, ownResponse, responseTokens };
+  }
+
+  /** One left-padded forward pass: per sample and vector, response-mean and last-prompt projections. */
+  private async projections(items: { promptIds: number[]; responseIds: number[] }[]): Promise<{ response: number[]; lastPrompt: number[] }[]> {
+    const d = this.model.checkpoint.spec.hiddenSize;
+    const seqs = items.map((x) => [...x.promptIds, ...x.responseIds]);
+    const S = Math.max(...seqs.map((x) => x.length));
+    const out = await this.model.session.forward({
+      tokens: seqs.map((x) => [...new Array(S - x.length).fill(0), ...x]),
+      valid: seqs.map((x) => Uint8Array.from({ length: S }, (_, s) => (s >= S - x.length ? 1 : 0))),
+      captureRows: this.rows,
+      logits: 'none',
+    });
+    return items.map((x, b) => {
+      const respStart = S - x.responseIds.length;
+      const response: number[] = [];
+      const lastPrompt: number[] = [];
+      this.vectors.forEach((v, j) => {
+        const h = out.hidden.get(v.layer)!;
+        const u = this.units[j];
+        const dotAt = (s: number) => {
+          let dot = 0;
+          const base = (b * S + s) * d;
+          for (let i = 0; i < d; i++) dot += h[base + i] * u[i];
+          return dot;
+        };
+        let sum = 0;
+        for (let s = respStart; s < S; s++) sum += dotAt(s);
+        response.push(sum / x.responseIds.length);
+        lastPrompt.push(dotAt(respStart - 1));
+      });
+      return { response, lastPrompt };
+    });
+  }
+
+  /** The model's own greedy answers (cached per prompt), and their projections. */
+  private async ownResponses(prompts: number[][]): Promise<{ text: string; projection: number[] }[]> {
+    const limit = this.options.ownResponseTokens ?? 128;
+    const keyOf = (p: number[]) => this.responseKey(p);
+    const missing = prompts.map((p, i) => ({ p, i })).filter(({ p }) => !this.cache?.response(keyOf(p)));
+    const fresh = new Map<number, { text: string; ids: number[] }>();
+    if (missing.length) {
+      const gen = await generate(this.model.session, this.model.tokenizer, { prompts: missing.map((m) => m.p), maxTokens: limit, eosTokenIds: this.model.eosTokenIds });
+      missing.forEach((m, k) => {
+        const value = { text: gen.texts[k], ids: gen.tokens[k] };
+        fresh.set(m.i, value);
+        this.cache?.setResponse(keyOf(m.p), value);
+      });
+    }
+    const answers = prompts.map((p, i) => fresh.get(i) ?? this.cache!.response(keyOf(p))!);
+    const projection: number[][] = new Array(prompts.length);
+    const withText = answers.flatMap((a, i) => (a.ids.length ? [i] : []));
+    const empty = answers.flatMap((a, i) => (a.ids.length ? [] : [i]));
+    if (withText.length) (await this.projections(withText.map((i) => ({ promptIds: prompts[i], responseIds: answers[i].ids })))).forEach((p, k) => (projection[withText[k]] = p.response));
+    // An empty own answer (immediate EOS) has no response tokens: its projection is the last prompt token's.
+    if (empty.length) (await this.projections(empty.map((i) => ({ promptIds: prompts[i].slice(0, -1), responseIds: prompts[i].slice(-1) })))).forEach((p, k) => (projection[empty[k]] = p.response));
+    return answers.map((a, i) => ({ text: a.text, projection: projection[i] }));
+  }
+}
+
+function issue(s: DatasetSample, message: string): DatasetIssue {
+  return { kind: 'issue', startLine: s.startLine, endLine: s.endLine, message };
+}
