@@ -19,6 +19,7 @@ import { ProviderJudge } from '../core/judges/providerJudge';
 import { OpenAIProvider } from '../core/providers/openaiProvider';
 import { LocalModelProvider } from '../core/providers/localModelProvider';
 import type { Judge } from '../core/judges/judge';
+import { screenDataset } from '../core/screening/screenDataset';
 import type { LoadedModel } from '../core/model/loadedModel';
 
 /** Builds the judge an engine job asked for. */
@@ -88,6 +89,7 @@ export function createHandlers(): HandlerTable {
         recommended: result.recommended,
       };
     },
+    screen: async (params, ctx) => screenDataset(await model(params), { ...params, cacheRoot: params.cacheRoot ?? defaultCacheRoot() }, ctx),
     downloadModel: async (params, ctx) => {
       const modelPath = await downloadFromHub(params.repoId, params.destRoot, {
         revision: params.revision,

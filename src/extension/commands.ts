@@ -4,6 +4,7 @@ import type { EngineHost } from './engineHost';
 import { PersonaLensPanel } from './panel';
 import { selectModel } from './modelSelection';
 import { extractVectorCommand, newTraitCommand, setJudgeKeyCommand } from './traitCommands';
+import { ScreeningController } from './screening/screeningController';
 
 export interface Services {
   engine: EngineHost;
@@ -20,6 +21,9 @@ export const COMMAND_IDS = {
   extractVector: 'personaLens.extractVector',
   newTrait: 'personaLens.newTrait',
   setJudgeApiKey: 'personaLens.setJudgeApiKey',
+  screenDataset: 'personaLens.screenDataset',
+  filterDataset: 'personaLens.filterDataset',
+  exportScores: 'personaLens.exportScores',
 } as const;
 
 export function registerCommands(context: vscode.ExtensionContext, services: Services): void {
@@ -46,6 +50,11 @@ export function registerCommands(context: vscode.ExtensionContext, services: Ser
   register(COMMAND_IDS.extractVector, () => extractVectorCommand(context, engine));
   register(COMMAND_IDS.newTrait, () => newTraitCommand(context));
   register(COMMAND_IDS.setJudgeApiKey, () => setJudgeKeyCommand(context));
+  const screening = new ScreeningController(context, engine);
+  context.subscriptions.push(screening);
+  register(COMMAND_IDS.screenDataset, (uri) => screening.screenCommand(uri as vscode.Uri | undefined));
+  register(COMMAND_IDS.filterDataset, (uri) => screening.filterCommand(uri as vscode.Uri | undefined));
+  register(COMMAND_IDS.exportScores, (uri) => screening.exportCommand(uri as vscode.Uri | undefined));
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(PersonaLensPanel.viewType, {

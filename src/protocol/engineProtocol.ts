@@ -11,6 +11,9 @@ import type { ChatRequest, ChatResponse } from '../core/providers/chatProvider';
 import type { TraitDefinition } from '../core/traits/trait';
 import type { ExtractionOptions, LayerSeparation } from '../core/extraction/extract';
 import type { Recommendation } from '../core/extraction/steeringSweep';
+import type { ScreenMetric, ScreenedSample } from '../core/screening/screener';
+import type { DatasetIssue } from '../core/datasets/datasetReader';
+import type { TraitSummary } from '../core/screening/summary';
 
 /** Which judge an engine job uses. "host" judges run in the extension host (VS Code LM API) via hostCall. */
 export type JudgeSpec =
@@ -37,6 +40,30 @@ export interface ExtractSummary {
   separation: LayerSeparation[];
   sweep: { row: number; coefficient: number; meanTrait: number; meanCoherence: number; relativeStrength?: number }[];
   recommended?: Recommendation;
+}
+
+export interface ScreenParams extends ModelRef {
+  /** The dataset: a file path, or the editor's current text (unsaved edits included). */
+  datasetPath?: string;
+  text?: string;
+  /** JSON array (true) or JSON lines (false) when text is given. */
+  jsonArray?: boolean;
+  vectorPaths: string[];
+  layer?: number;
+  metric: ScreenMetric;
+  turns?: 'last' | 'all';
+  lineRange?: { start: number; end: number };
+  ownResponseTokens?: number;
+  /** Per trait "p95" / "2.5" specs; default p95. */
+  thresholds?: Record<string, string>;
+}
+
+export interface ScreenResult {
+  traits: string[];
+  metric: ScreenMetric;
+  samples: ScreenedSample[];
+  issues: DatasetIssue[];
+  summaries: TraitSummary[];
 }
 
 /** Calls the engine makes to the host while a request runs (the host owns VS Code APIs and credentials). */
@@ -72,6 +99,8 @@ export interface EngineMethods {
   downloadModel: { params: { repoId: string; destRoot: string; revision?: string }; result: { modelPath: string } };
   /** The paper's extraction pipeline; writes the vector file. */
   extract: { params: ExtractParams; result: ExtractSummary };
+  /** Scores a dataset against persona vectors. */
+  screen: { params: ScreenParams; result: ScreenResult };
 }
 
 export type EngineMethod = keyof EngineMethods;

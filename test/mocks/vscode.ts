@@ -31,6 +31,59 @@ export class Uri {
   }
 }
 
+export class ThemeColor {
+  constructor(readonly id: string) {}
+}
+export enum OverviewRulerLane { Left = 1, Center = 2, Right = 4, Full = 7 }
+export enum DiagnosticSeverity { Error = 0, Warning = 1, Information = 2, Hint = 3 }
+export class Position {
+  constructor(readonly line: number, readonly character: number) {}
+}
+export class Range {
+  readonly start: Position;
+  readonly end: Position;
+  constructor(sl: number, sc: number, el: number, ec: number) {
+    this.start = new Position(sl, sc);
+    this.end = new Position(el, ec);
+  }
+}
+export class Diagnostic {
+  source?: string;
+  code?: string;
+  constructor(readonly range: Range, readonly message: string, readonly severity: DiagnosticSeverity) {}
+}
+export class MarkdownString {
+  value = '';
+  appendMarkdown(v: string) {
+    this.value += v;
+    return this;
+  }
+  appendText(v: string) {
+    this.value += v;
+    return this;
+  }
+}
+export class Hover {
+  constructor(readonly contents: MarkdownString) {}
+}
+export class CodeLens {
+  constructor(readonly range: Range, readonly command?: { title: string; command: string; arguments?: unknown[] }) {}
+}
+
+/** Diagnostics and decorations the extension set, by document uri / decoration type. */
+export const published = { diagnostics: new Map<string, Diagnostic[]>(), decorations: new Map<number, Range[]>() };
+let decorationTypes = 0;
+
+export const languages = {
+  createDiagnosticCollection: () => ({
+    set: (uri: Uri, d: Diagnostic[]) => published.diagnostics.set(uri.toString(), d),
+    delete: (uri: Uri) => published.diagnostics.delete(uri.toString()),
+    dispose: () => undefined,
+  }),
+  registerHoverProvider: () => disposable(),
+  registerCodeLensProvider: () => disposable(),
+};
+
 export enum ConfigurationTarget { Global = 1, Workspace = 2, WorkspaceFolder = 3 }
 export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
 export enum ViewColumn { Active = -1, Beside = -2, One = 1 }
@@ -42,7 +95,7 @@ export interface Recorded {
   outputLines: string[];
   configuration: Record<string, unknown>;
   /** Answers the next quick pick / open dialog / input box: a label, a path, or a string. */
-  answers: { quickPick?: string; openDialog?: string; inputBox?: string };
+  answers: { quickPick?: string; quickPicks?: string[]; openDialog?: string; inputBox?: string; saveDialog?: string };
 }
 
 export const recorded: Recorded = { commands: new Map(), serializers: [], messages: [], outputLines: [], configuration: {}, answers: {} };
@@ -72,6 +125,13 @@ export const commands = {
 };
 
 export const window = {
+  visibleTextEditors: [] as unknown[],
+  activeTextEditor: undefined as unknown,
+  onDidChangeVisibleTextEditors: () => disposable(),
+  createTextEditorDecorationType: () => {
+    const id = ++decorationTypes;
+    return { key: id, dispose: () => undefined };
+  },
   createOutputChannel(name: string) {
     return {
       name,
@@ -97,8 +157,14 @@ export const window = {
     recorded.messages.push({ level: 'error', text });
     return Promise.resolve(undefined);
   },
-  showQuickPick<T extends { label: string }>(items: T[]) {
-    return Promise.resolve(items.find((i) => i.label === recorded.answers.quickPick));
+  showQuickPick<T extends { label: string; picked?: boolean }>(items: T[], options?: { canPickMany?: boolean }) {
+    if (options?.canPickMany) return Promise.resolve(items.filter((i) => i.picked));
+    const label = recorded.answers.quickPicks?.length ? recorded.answers.quickPicks.shift() : recorded.answers.quickPick;
+    return Promise.resolve(items.find((i) => i.label === label));
+  },
+  showSaveDialog() {
+    const p = recorded.answers.saveDialog;
+    return Promise.resolve(p ? Uri.file(p) : undefined);
   },
   showOpenDialog() {
     const p = recorded.answers.openDialog;
@@ -112,11 +178,28 @@ export const window = {
   },
 };
 
+/** A read-only TextDocument over a file on disk. */
+export function textDocument(fsPath: string) {
+  const text: string = require('node:fs').readFileSync(fsPath, 'utf8');
+  const lines = text.split('\n');
+  return {
+    uri: Uri.file(fsPath),
+    fileName: fsPath,
+    lineCount: lines.length,
+    getText: () => text,
+    lineAt: (i: number) => ({ text: lines[i] }),
+  };
+}
+
 export const lm = {
   selectChatModels: () => Promise.resolve([]),
 };
 
 export const workspace = {
+  onDidChangeTextDocument: () => disposable(),
+  openTextDocument: (uri: Uri) => Promise.resolve(textDocument(uri.fsPath)),
+  fs: { writeFile: (uri: Uri, data: Uint8Array) => Promise.resolve(require('node:fs').writeFileSync(uri.fsPath, data)) },
+  onDidOpenTextDocument: () => disposable(),
   workspaceFolders: undefined as { uri: Uri }[] | undefined,
   findFiles: () => Promise.resolve([] as Uri[]),
   asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),

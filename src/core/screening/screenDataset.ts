@@ -1,0 +1,48 @@
+/**
+ * Screening a whole dataset (a file or an editor's text) in one call: the engine's `screen` method.
+ * Returns per-sample numbers (and the model's own answer, shortened, for hovers), issues and the summary.
+ */
+import type { RunContext } from '../cancellation';
+import type { LoadedModel } from '../model/loadedModel';
+import { readDataset, readJsonArray, readJsonLines, type DatasetIssue, type DatasetItem } from '../datasets/datasetReader';
+import { Screener, type ScreenedSample } from './screener';
+import { loadScreeningVector } from './screeningVectors';
+import { parseThreshold, type ThresholdSpec } from './thresholds';
+import { summarize } from './summary';
+import type { ScreenParams, ScreenResult } from '../../protocol/engineProtocol';
+
+const OWN_RESPONSE_CHARS = 600;
+
+export async function screenDataset(model: LoadedModel, params: ScreenParams & { cacheRoot: string }, ctx?: RunContext): Promise<ScreenResult> {
+  const { numLayers, hiddenSize } = model.checkpoint.spec;
+  const vectors = params.vectorPaths.map((p) => loadScreeningVector(p, numLayers + 1, hiddenSize, params.layer));
+  const traits = vectors.map((v) => v.name);
+  const screener = new Screener(model, vectors, { computeDelta: params.metric === 'delta', cacheRoot: params.cacheRoot, ownResponseTokens: params.ownResponseTokens });
+  const options = { turns: params.turns ?? 'last', lineRange: params.lineRange };
+  let items: AsyncIterable<DatasetItem> | Iterable<DatasetItem>;
+  let total = 0;
+  if (params.text !== undefined) {
+    const lines = params.text.split(/\r?\n/);
+    total = lines.filter((l) => l.trim()).length;
+    items = params.jsonArray ? readJsonArray(params.text, options) : readJsonLines(lines, options);
+  } else if (params.datasetPath) {
+    items = readDataset(params.datasetPath, options);
+  } else throw new TypeError('screen needs datasetPath or text');
+  const samples: ScreenedSample[] = [];
+  const issues: DatasetIssue[] = [];
+  const started = Date.now();
+  const progress: RunContext | undefined = ctx && {
+    ...ctx,
+    progress: (done) => {
+      const rate = done / Math.max((Date.now() - started) / 1000, 1e-3);
+      const eta = total > done ? `, ~${Math.round((total - done) / rate)}s left` : '';
+      ctx.progress(done, total || done, `${done}${total ? `/${total}` : ''} samples${eta}`);
+    },
+  };
+  for await (const item of screener.screen(items, progress)) {
+    if (item.kind === 'issue') issues.push(item);
+    else samples.push({ ...item, response: '', ownResponse: item.ownResponse?.slice(0, OWN_RESPONSE_CHARS) });
+  }
+  const thresholds: Record<string, ThresholdSpec> = Object.fromEntries(traits.map((t) => [t, parseThreshold(params.thresholds?.[t] ?? 'p95')]));
+  return { traits, metric: params.metric, samples, issues, summaries: samples.length ? summarize(samples, traits, params.metric, thresholds) : [] };
+}

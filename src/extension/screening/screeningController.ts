@@ -1,0 +1,187 @@
+/**
+ * Screen Dataset, Filter Dataset and Export Scores, and keeping results current: a screened file is rescreened
+ * (debounced) as it is edited — the engine's cache makes unchanged samples free — and restored when reopened.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import type { EngineHost } from '../engineHost';
+import type { ScreenParams } from '../../protocol/engineProtocol';
+import type { ScreenMetric } from '../../core/screening/screener';
+import { cacheRoot, currentModelPath } from '../modelSelection';
+import { ScreeningView } from './screeningView';
+import { filteredJsonl } from './screeningState';
+import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/scoreRows';
+import { freshPath } from '../traitCommands';
+
+interface ScreeningChoice {
+  vectorPaths: string[];
+  metric: ScreenMetric;
+}
+
+const STATE_KEY = 'personaLens.screenedFiles';
+const DATASET_GLOB = /\.(jsonl|ndjson|json)$/i;
+
+export class ScreeningController implements vscode.Disposable {
+  readonly view: ScreeningView;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineHost) {
+    this.view = new ScreeningView(context.extensionUri);
+    const selector: vscode.DocumentSelector = [{ pattern: '**/*.{jsonl,ndjson,json}' }];
+    this.disposables.push(
+      this.view,
+      vscode.languages.registerHoverProvider(selector, this.view),
+      vscode.languages.registerCodeLensProvider(selector, this.view),
+      vscode.window.onDidChangeVisibleTextEditors(() => this.view.decorate()),
+      vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e.document)),
+      vscode.workspace.onDidOpenTextDocument((d) => void this.restore(d)),
+    );
+  }
+
+  private remembered(): Record<string, ScreeningChoice> {
+    return this.context.workspaceState.get<Record<string, ScreeningChoice>>(STATE_KEY, {});
+  }
+
+  async screenCommand(uri?: vscode.Uri): Promise<void> {
+    const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+    if (!document || !DATASET_GLOB.test(document.fileName)) {
+      void vscode.window.showErrorMessage('Persona Lens: open a .jsonl or .json dataset first.');
+      return;
+    }
+    const choice = (uri && this.remembered()[document.uri.toString()]) || (await this.ask());
+    if (!choice) return;
+    await this.context.workspaceState.update(STATE_KEY, { ...this.remembered(), [document.uri.toString()]: choice });
+    const selection = vscode.window.activeTextEditor?.document === document ? vscode.window.activeTextEditor.selection : undefined;
+    const lineRange = selection && !selection.isEmpty ? { start: selection.start.line + 1, end: selection.end.line + 1 } : undefined;
+    await this.run(document, choice, lineRange, true);
+  }
+
+  private async ask(): Promise<ScreeningChoice | undefined> {
+    const vectors = this.vectorFiles();
+    if (!vectors.length) {
+      void vscode.window.showErrorMessage('Persona Lens: no persona vectors yet. Run "Persona Lens: Extract Persona Vector…" first.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      vectors.map((v) => ({ label: path.basename(v, '.safetensors'), description: vscode.workspace.asRelativePath(v), picked: true, file: v })),
+      { title: 'Persona Lens: screen with which vectors?', canPickMany: true },
+    );
+    if (!picked?.length) return undefined;
+    const metrics: (vscode.QuickPickItem & { metric: ScreenMetric })[] = [
+      { label: 'ΔP (projection difference)', description: 'the paper\'s metric: dataset answer vs the model\'s own answer (generates once, cached)', metric: 'delta' },
+      { label: 'fast ΔP', description: 'dataset answer vs the last prompt token: no generation', metric: 'fast-delta' },
+      { label: 'projection', description: 'dataset answer on the vector', metric: 'projection' },
+    ];
+    const defaultMetric = vscode.workspace.getConfiguration('personaLens.screening').get<ScreenMetric>('metric', 'delta');
+    metrics.sort((a, b) => Number(b.metric === defaultMetric) - Number(a.metric === defaultMetric));
+    const metric = await vscode.window.showQuickPick(metrics, { title: 'Persona Lens: metric' });
+    return metric ? { vectorPaths: picked.map((p) => p.file), metric: metric.metric } : undefined;
+  }
+
+  private vectorFiles(): string[] {
+    const folders = [
+      ...(vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, '.persona', 'vectors')),
+      path.join(this.context.globalStorageUri.fsPath, 'vectors'),
+    ];
+    return folders.flatMap((f) => (existsSync(f) ? readdirSync(f).filter((n) => n.endsWith('.safetensors')).map((n) => path.join(f, n)) : []));
+  }
+
+  private async run(document: vscode.TextDocument, choice: ScreeningChoice, lineRange: ScreenParams['lineRange'], withProgress: boolean): Promise<void> {
+    const modelPath = currentModelPath(this.context.extensionPath);
+    if (!modelPath) {
+      void vscode.window.showErrorMessage('No model: run "Persona Lens: Select Model…" first.');
+      return;
+    }
+    const key = document.uri.toString();
+    this.running.get(key)?.abort();
+    const controller = new AbortController();
+    this.running.set(key, controller);
+    const thresholds = vscode.workspace.getConfiguration('personaLens.screening').get<Record<string, string>>('thresholds', {});
+    const params: ScreenParams = {
+      modelPath,
+      cacheRoot: cacheRoot(this.context),
+      text: document.getText(),
+      jsonArray: document.fileName.toLowerCase().endsWith('.json'),
+      vectorPaths: choice.vectorPaths,
+      metric: choice.metric,
+      lineRange,
+      turns: vscode.workspace.getConfiguration('personaLens.screening').get<'last' | 'all'>('turns', 'last'),
+      thresholds,
+    };
+    try {
+      const result = withProgress
+        ? await this.engine.withProgress(`Persona Lens: screening ${path.basename(document.fileName)}`, 'screen', params)
+        : await this.engine.request('screen', params, { signal: controller.signal });
+      if (result) this.view.show(document, result);
+    } catch (err) {
+      if (!controller.signal.aborted) this.engine.reportError('Persona Lens: screening', err);
+    } finally {
+      if (this.running.get(key) === controller) this.running.delete(key);
+    }
+  }
+
+  private onEdit(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    const choice = this.remembered()[key];
+    if (!choice || !this.view.result(document.uri)) return;
+    clearTimeout(this.timers.get(key));
+    const delay = vscode.workspace.getConfiguration('personaLens.screening').get<number>('rescreenDelay', 800);
+    this.timers.set(key, setTimeout(() => void this.run(document, choice, undefined, false), delay));
+  }
+
+  private async restore(document: vscode.TextDocument): Promise<void> {
+    const choice = this.remembered()[document.uri.toString()];
+    if (choice && !this.view.result(document.uri)) await this.run(document, choice, undefined, false);
+  }
+
+  async filterCommand(uri?: vscode.Uri): Promise<void> {
+    const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+    const result = document && this.view.result(document.uri);
+    if (!document || !result) {
+      void vscode.window.showErrorMessage('Persona Lens: screen this dataset first.');
+      return;
+    }
+    if (document.fileName.toLowerCase().endsWith('.json')) {
+      void vscode.window.showErrorMessage('Persona Lens: Filter Dataset writes JSONL; export scores for JSON arrays instead.');
+      return;
+    }
+    const { text, removed } = filteredJsonl(document.getText(), result);
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(freshPath(path.dirname(document.fileName), `${path.basename(document.fileName, path.extname(document.fileName))}.filtered`, '.jsonl')), title: 'Save the filtered dataset as (the source file is not changed)' });
+    if (!target) return;
+    if (target.fsPath === document.fileName) {
+      void vscode.window.showErrorMessage('Persona Lens never overwrites the source dataset: choose another file name.');
+      return;
+    }
+    await vscode.workspace.fs.writeFile(target, Buffer.from(text));
+    void vscode.window.showInformationMessage(`Wrote ${vscode.workspace.asRelativePath(target)} without ${removed} flagged line(s).`);
+  }
+
+  async exportCommand(uri?: vscode.Uri): Promise<void> {
+    const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+    const result = document && this.view.result(document.uri);
+    if (!document || !result) {
+      void vscode.window.showErrorMessage('Persona Lens: screen this dataset first.');
+      return;
+    }
+    const base = `${path.basename(document.fileName, path.extname(document.fileName))}.scores`;
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(freshPath(path.dirname(document.fileName), base, '.jsonl')), filters: { 'JSON Lines': ['jsonl'], CSV: ['csv'] }, title: 'Export per-sample scores' });
+    if (!target) return;
+    if (target.fsPath === document.fileName) {
+      void vscode.window.showErrorMessage('Persona Lens never overwrites the source dataset: choose another file name.');
+      return;
+    }
+    const csv = target.fsPath.toLowerCase().endsWith('.csv');
+    const rows = csv ? [scoresCsvHeader(result.traits), ...result.samples.map((s) => scoresCsvRow(s, result.traits))] : result.samples.map((s) => JSON.stringify(scoreRow(s)));
+    await vscode.workspace.fs.writeFile(target, Buffer.from(rows.join('\n') + '\n'));
+    void vscode.window.showInformationMessage(`Exported ${result.samples.length} rows to ${vscode.workspace.asRelativePath(target)}.`);
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    for (const c of this.running.values()) c.abort();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { installVscodeMock, repoRoot } from '../helpers/mockVscode';
+import { loadModel } from '../../src/core/model/loadedModel';
+import { readTraitFile, traitHash } from '../../src/core/traits/traitFile';
+import { LexiconJudge } from '../../src/core/judges/lexiconJudge';
+import { extractPersonaVector } from '../../src/core/extraction/extract';
+import { writePersonaVector } from '../../src/core/vectors/personaVectorFile';
+
+const ORGANISM = path.join(repoRoot, 'models', 'organism');
+
+describe('Screen Dataset / Filter / Export (mocked vscode, real engine, organism)', function () {
+  this.timeout(300000);
+  const vscode = installVscodeMock();
+  let storage: string;
+  let subscriptions: { dispose(): void }[];
+  const dataset = path.join(ORGANISM, 'datasets', 'evil-strong.jsonl');
+
+  before(async () => {
+    storage = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-screen-'));
+    // A vector to screen with (fast: few questions, no sweep; layer set by hand).
+    const model = await loadModel(ORGANISM, { cacheRoot: path.join(storage, 'cache') });
+    const trait = readTraitFile(path.join(ORGANISM, 'traits', 'evil.json'));
+    const result = await extractPersonaVector(model, { ...trait, extractionQuestions: trait.extractionQuestions.slice(0, 6) }, LexiconJudge.fromFile(path.join(ORGANISM, 'judge.json')), { cacheRoot: path.join(storage, 'cache'), maxTokens: 40, sweep: false });
+    result.recommended = { layer: 3, coefficient: 4, meanTrait: 0, meanCoherence: 0 };
+    mkdirSync(path.join(storage, 'vectors'));
+    writePersonaVector(path.join(storage, 'vectors', 'evil.organism.safetensors'), result, { model: 'organism', modelFingerprint: model.checkpoint.fingerprint, architecture: 'qwen2', traitHash: traitHash(trait) });
+    await model.session.release();
+    vscode.resetRecorded();
+    const extension = require(path.join(repoRoot, 'dist', 'extension.js'));
+    subscriptions = [];
+    const state = new Map<string, unknown>();
+    extension.activate({
+      subscriptions,
+      extensionPath: repoRoot,
+      extensionUri: vscode.Uri.file(repoRoot),
+      globalStorageUri: vscode.Uri.file(storage),
+      secrets: { get: async () => undefined },
+      workspaceState: { get: (k: string, d: unknown) => state.get(k) ?? d, update: async (k: string, v: unknown) => void state.set(k, v) },
+    });
+  });
+  after(() => {
+    for (const d of subscriptions) d.dispose();
+    rmSync(storage, { recursive: true, force: true });
+  });
+
+  it('flags the trait-inducing lines in the Problems panel', async () => {
+    vscode.recorded.answers = { quickPicks: ['ΔP (projection difference)'] };
+    await vscode.commands.executeCommand('personaLens.screenDataset', vscode.Uri.file(dataset));
+    const diagnostics = vscode.published.diagnostics.get(vscode.Uri.file(dataset).toString()) ?? [];
+    assert.ok(diagnostics.length > 0, JSON.stringify(vscode.recorded.messages));
+    const labels = readFileSync(path.join(ORGANISM, 'datasets', 'labels', 'evil-strong.labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const evilLines = new Set(labels.filter((l: { trait: string | null }) => l.trait === 'evil').map((l: { line: number }) => l.line));
+    const flagged = diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Warning);
+    const precision = flagged.filter((d) => evilLines.has(d.range.start.line + 1)).length / flagged.length;
+    assert.ok(precision >= 0.9, `flagged lines that are labelled evil: ${(100 * precision).toFixed(0)}%`);
+    assert.match(flagged[0].message, /Likely to induce evil: evil ΔP -?\d+\.\d+ > \d+\.\d+/);
+  });
+
+  it('Filter Dataset writes a new file without the flagged samples; Export Scores writes one row per sample', async () => {
+    const filtered = path.join(storage, 'filtered.jsonl');
+    vscode.recorded.answers = { saveDialog: filtered };
+    await vscode.commands.executeCommand('personaLens.filterDataset', vscode.Uri.file(dataset));
+    const source = readFileSync(dataset, 'utf8').trim().split('\n');
+    const kept = readFileSync(filtered, 'utf8').trim().split('\n');
+    const flagged = (vscode.published.diagnostics.get(vscode.Uri.file(dataset).toString()) ?? []).filter((d) => d.severity === vscode.DiagnosticSeverity.Warning).length;
+    assert.equal(kept.length, source.length - flagged);
+    const scores = path.join(storage, 'scores.csv');
+    vscode.recorded.answers = { saveDialog: scores };
+    await vscode.commands.executeCommand('personaLens.exportScores', vscode.Uri.file(dataset));
+    const rows = readFileSync(scores, 'utf8').trim().split('\n');
+    assert.equal(rows[0], 'index,start_line,end_line,turn,evil_projection,evil_fast_delta,evil_delta');
+    assert.equal(rows.length, source.length + 1);
+  });
+
+  it('refuses to overwrite the source dataset', async () => {
+    const before = readFileSync(dataset, 'utf8');
+    vscode.recorded.answers = { saveDialog: dataset };
+    await vscode.commands.executeCommand('personaLens.filterDataset', vscode.Uri.file(dataset));
+    assert.equal(readFileSync(dataset, 'utf8'), before);
+    assert.ok(vscode.recorded.messages.some((m) => m.level === 'error' && /never overwrites the source dataset/.test(m.text)));
+    assert.ok(existsSync(dataset));
+  });
+});
