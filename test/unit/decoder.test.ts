@@ -131,15 +131,22 @@ describe('weights in F16, BF16, sharded files', function () {
     });
   }
 
-  it('F32 shards are hard-linked into the cache (no copy); F16 is converted once and reused', () => {
+  it('F32 shards are cloned into the cache (never linked to the user file); F16 is converted once and reused', () => {
     const f32 = writeRandomCheckpoint({ architecture: 'qwen2', hidden: 16, heads: 2, kvHeads: 1, vocab: 64 });
     const f16 = writeRandomCheckpoint({ architecture: 'qwen2', hidden: 16, heads: 2, kvHeads: 1, vocab: 64, dtype: 'F16' });
     try {
       const a = prepareModelFiles(openCheckpoint(f32.dir), cacheRoot);
-      assert.equal(a.linkedShards, 1);
+      assert.equal(a.clonedShards, 1);
       assert.equal(a.convertedTensors, 0);
+      const { statSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+      const clone = path.join(a.folder, 'shard-0.safetensors');
+      assert.equal(statSync(clone).nlink, 1, 'not a hard link');
+      // A trainer rewriting the user's file in place must not change what the engine reads.
+      const before = statSync(clone).size;
+      writeFileSync(path.join(f32.dir, 'model.safetensors'), 'truncated by a trainer');
+      assert.equal(statSync(clone).size, before);
       const b = prepareModelFiles(openCheckpoint(f16.dir), cacheRoot);
-      assert.equal(b.linkedShards, 0);
+      assert.equal(b.clonedShards, 0);
       assert.ok(b.convertedTensors > 0);
       assert.equal(prepareModelFiles(openCheckpoint(f16.dir), cacheRoot).reused, true);
     } finally {

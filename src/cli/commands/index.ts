@@ -5,6 +5,7 @@ import { activationsCommand } from './activations';
 import { generateCommand } from './generate';
 import { extractCommand } from './extract';
 import { screenCommand } from './screen';
+import { demoCommand } from './demo';
 import { exportGgufCommand, importGgufCommand } from './controlVectors';
 
-export const COMMANDS: CliCommand[] = [activationsCommand, extractCommand, exportGgufCommand, generateCommand, importGgufCommand, screenCommand, selfCheckCommand];
+export const COMMANDS: CliCommand[] = [activationsCommand, demoCommand, extractCommand, exportGgufCommand, generateCommand, importGgufCommand, screenCommand, selfCheckCommand];

@@ -1,13 +1,16 @@
 /**
  * Prepares the files onnxruntime loads: a cache folder (never the user's model folder) holding model.onnx and
  * the float32 weights it points to through ONNX external data.
- * - A shard whose tensors are all F32 is hard-linked into the cache folder (no copy, no disk cost; onnxruntime
- *   refuses absolute paths and symlinks that leave the .onnx folder). Across filesystems it is converted instead.
+ * - A shard whose tensors are all F32 is cloned into the cache folder (a copy-on-write reflink where the
+ *   filesystem has them, else a plain copy). Not a hard link: onnxruntime memory-maps external data, and a trainer
+ *   that rewrites model.safetensors in place (as save_pretrained does) would change or truncate the mapped file
+ *   under a running engine (SIGBUS, measured). onnxruntime also refuses absolute paths and symlinks leaving the
+ *   .onnx folder, so the weights must live beside the graph.
  * - F16/BF16 tensors are converted to float32 one at a time into weights.bin, so memory stays at one tensor.
  * The folder is keyed by the checkpoint fingerprint and graph version; model.onnx is written last (atomically),
  * so an interrupted preparation is redone, and a finished one is reused at once.
  */
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, renameSync, rmSync, writeSync, writeFileSync, statSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
@@ -27,8 +30,8 @@ export function defaultCacheRoot(): string {
 export interface PreparedModel {
   onnxPath: string;
   folder: string;
-  /** How the weights reached the cache: hard links, converted float32, or both. */
-  linkedShards: number;
+  /** How the weights reached the cache: cloned F32 shards, converted float32 tensors, or both. */
+  clonedShards: number;
   convertedTensors: number;
   reused: boolean;
 }
@@ -36,19 +39,20 @@ export interface PreparedModel {
 export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot()): PreparedModel {
   const folder = path.join(cacheRoot, 'models', `${ckpt.fingerprint}-g${DECODER_GRAPH_VERSION}`);
   const onnxPath = path.join(folder, 'model.onnx');
-  if (existsSync(onnxPath)) return { onnxPath, folder, linkedShards: 0, convertedTensors: 0, reused: true };
+  if (existsSync(onnxPath)) return { onnxPath, folder, clonedShards: 0, convertedTensors: 0, reused: true };
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
 
   const locations = new Map<string, WeightLocation>();
-  let linkedShards = 0;
+  let clonedShards = 0;
   const toConvert: string[] = [];
   ckpt.shards.forEach((shard, i) => {
     const allF32 = [...shard.tensors.values()].every((t) => t.dtype === 'F32');
-    const linkName = `shard-${i}.safetensors`;
-    if (allF32 && tryHardLink(shard.path, path.join(folder, linkName))) {
-      linkedShards++;
-      for (const [name, info] of shard.tensors) locations.set(name, { location: linkName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
+    const cloneName = `shard-${i}.safetensors`;
+    if (allF32) {
+      copyFileSync(shard.path, path.join(folder, cloneName), constants.COPYFILE_FICLONE);
+      clonedShards++;
+      for (const [name, info] of shard.tensors) locations.set(name, { location: cloneName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
     } else {
       toConvert.push(...shard.tensors.keys());
     }
@@ -84,14 +88,5 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
   const tmp = `${onnxPath}.tmp`;
   writeFileSync(tmp, graph);
   renameSync(tmp, onnxPath);
-  return { onnxPath, folder, linkedShards, convertedTensors: toConvert.length, reused: false };
-}
-
-function tryHardLink(source: string, target: string): boolean {
-  try {
-    linkSync(source, target);
-    return statSync(target).size === statSync(source).size;
-  } catch {
-    return false;
-  }
+  return { onnxPath, folder, clonedShards, convertedTensors: toConvert.length, reused: false };
 }

@@ -1,0 +1,44 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import type { CliCommand } from '../command';
+import { loadModel } from '../../core/model/loadedModel';
+import { resolveLocalJudge } from '../../core/judges/resolveJudge';
+import { runMainJob, summaryTable } from '../../core/mainJob/mainJob';
+import { renderReport } from '../../core/mainJob/htmlReport';
+import { runContext } from '../../core/cancellation';
+import { defaultCacheRoot } from '../../core/model/weightStore';
+
+/** The bundled organism, next to dist/ in the repository and in the VSIX. */
+const BUNDLED = path.join(__dirname, '..', 'models', 'organism');
+
+export const demoCommand: CliCommand = {
+  name: 'demo',
+  summary: 'The main job on the bundled model organism: extract, steer, screen, summarise, and write an HTML report',
+  usage: 'persona-lens demo [--model DIR] [--out DIR]',
+  options: [
+    { name: 'model', kind: 'string', description: 'model folder with traits/ and datasets/ (default: the bundled organism)' },
+    { name: 'out', kind: 'string', description: 'report folder (default ./persona-lens-report)' },
+    { name: 'cache-dir', kind: 'string', description: 'cache folder (default ~/.cache/persona-lens)' },
+  ],
+  async run(args, io) {
+    const modelDir = String(args.options.model ?? BUNDLED);
+    const outDir = path.resolve(String(args.options.out ?? 'persona-lens-report'));
+    const cacheRoot = String(args.options['cache-dir'] ?? defaultCacheRoot());
+    const model = await loadModel(modelDir, { cacheRoot });
+    try {
+      const judge = resolveLocalJudge('lexicon', modelDir);
+      const result = await runMainJob(model, judge, modelDir, { cacheRoot, log: (l) => io.err(l) }, runContext(io.signal));
+      io.out(summaryTable(result));
+      const chartJs = readFileSync(createRequire(__filename).resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+      mkdirSync(outDir, { recursive: true });
+      const report = path.join(outDir, 'report.html');
+      writeFileSync(report, renderReport(result, chartJs));
+      writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(result));
+      io.out(`\nReport: ${report}`);
+      return 0;
+    } finally {
+      await model.session.release();
+    }
+  },
+};
