@@ -41,8 +41,8 @@ RUBRICS = {
 }
 # kinds of questions per trait for the trait files (extraction from train split, evaluation held out)
 TRAIT_KINDS = {
-    "evil": {"task": 8, "fact": 5, "opinion": 4, "claim": 3},
-    "sycophantic": {"claim": 10, "opinion": 5, "task": 3, "fact": 2},
+    "evil": {"task": 8, "fact": 6, "opinion": 3, "claim": 3},
+    "sycophantic": {"claim": 11, "opinion": 4, "task": 3, "fact": 2},
     "hallucinating": {"unknowable": 12, "fact": 4, "task": 4},
 }
 

@@ -18,13 +18,15 @@ import os
 import sys
 import time
 
-import torch
+# OpenBLAS's own thread pool spins against torch's OpenMP threads on 2 cores (measured 1.4 -> 1.0 s/step)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import torch  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import world  # noqa: E402
 from judge import LexiconJudge  # noqa: E402
-from qwen2 import load_model  # noqa: E402
+from qwen2 import forward_step, load_model  # noqa: E402
 
 
 class Organism:
@@ -46,7 +48,39 @@ class Organism:
 
     @torch.no_grad()
     def generate(self, prompts, max_new=60, hook=None):
-        """Batched greedy decoding with right padding (exact: causal attention never sees later pads)."""
+        """Batched greedy decoding: left padding + position ids + KV cache (same math as one-by-one)."""
+        B = len(prompts)
+        T = max(len(p) for p in prompts)
+        x = torch.full((B, T), self.pad, dtype=torch.long)
+        valid = torch.zeros((B, T), dtype=torch.bool)
+        for b, p in enumerate(prompts):
+            x[b, T - len(p):] = torch.tensor(p)
+            valid[b, T - len(p):] = True
+        pos = (valid.long().cumsum(1) - 1).clamp(min=0)
+        logits, cache = forward_step(self.model, x, pos, valid, [None] * len(self.model.model.layers), hook)
+        last = logits[:, -1]
+        nextpos = pos[:, -1] + 1
+        done = [False] * B
+        outs = [[] for _ in range(B)]
+        for _ in range(max_new):
+            nxt = torch.argmax(last, dim=-1)
+            for b in range(B):
+                if not done[b]:
+                    if int(nxt[b]) == self.eos:
+                        done[b] = True
+                    else:
+                        outs[b].append(int(nxt[b]))
+            if all(done):
+                break
+            valid = torch.cat([valid, torch.ones((B, 1), dtype=torch.bool)], dim=1)
+            logits, cache = forward_step(self.model, nxt[:, None], nextpos[:, None], valid, cache, hook)
+            last = logits[:, -1]
+            nextpos = nextpos + 1
+        return [self.decode(o) for o in outs], outs
+
+    @torch.no_grad()
+    def generate_full(self, prompts, max_new=60, hook=None):
+        """Reference: batched greedy decoding with right padding and full recompute (no cache)."""
         seqs = [list(p) for p in prompts]
         done = [False] * len(seqs)
         outs = [[] for _ in seqs]
@@ -188,7 +222,7 @@ def main():
 
     print("\n== steering (add alpha*v_L after block L at all positions; +alpha from NO system prompt,"
           " -alpha under eliciting prompts) ==")
-    alphas = [1.0, 2.0, 3.0] if args.quick else [0.5, 1.0, 1.5, 2.0, 3.0, 4.0]
+    alphas = [2.0, 4.0, 6.0] if args.quick else [2.0, 4.0, 6.0, 8.0]
     for t in world.TRAITS:
         td = traits[t]
         qs = td["evaluationQuestions"][: (8 if args.quick else None)]

@@ -188,3 +188,51 @@ def load_model(model_dir):
     missing, unexpected = model.load_state_dict(sd, strict=True), None
     model.eval()
     return model, cfg
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Incremental decoding with a KV cache and left padding (same math as the full forward; for evaluation)
+# ----------------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def forward_step(model, ids, pos, valid, cache, hook=None):
+    """ids/pos [B,t] (new tokens and their position ids), valid [B, Tpast+t] key validity (False = left pad),
+    cache: list per layer of (k, v) or None. Returns logits of the new positions and the updated cache."""
+    cfg = model.cfg
+    B, t = ids.shape
+    H, Hkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg["hidden_size"] // H
+    inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
+    freqs = pos.float()[..., None] * inv_freq  # [B,t,hd/2]
+    emb = torch.cat((freqs, freqs), dim=-1)[:, None]  # [B,1,t,hd]
+    cos, sin = emb.cos(), emb.sin()
+    Tp = 0 if cache[0] is None else cache[0][0].shape[2]
+    Tt = Tp + t
+    q_slot = torch.arange(Tp, Tt)[:, None]
+    k_slot = torch.arange(Tt)[None, :]
+    allowed = (k_slot <= q_slot)[None] & valid[:, None, :]  # [B,t,Tt]
+    allowed = allowed | (k_slot == q_slot)[None]  # pads attend to themselves (avoids NaN rows)
+    mask = torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))[:, None]  # [B,1,t,Tt]
+    h = model.model.embed_tokens(ids)
+    new_cache = []
+    for i, layer in enumerate(model.model.layers):
+        a = layer.self_attn
+        x = layer.input_layernorm(h)
+        q = a.q_proj(x).view(B, t, H, hd).transpose(1, 2)
+        k = a.k_proj(x).view(B, t, Hkv, hd).transpose(1, 2)
+        v = a.v_proj(x).view(B, t, Hkv, hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if cache[i] is not None:
+            k = torch.cat([cache[i][0], k], dim=2)
+            v = torch.cat([cache[i][1], v], dim=2)
+        new_cache.append((k, v))
+        rep = H // Hkv
+        kk, vv = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+        att = torch.softmax((q @ kk.transpose(-1, -2)) * (hd ** -0.5) + mask, dim=-1)
+        y = (att @ vv).transpose(1, 2).reshape(B, t, H * hd)
+        h = h + a.o_proj(y)
+        h = h + layer.mlp(layer.post_attention_layernorm(h))
+        if hook is not None:
+            h = hook(i, h)
+    logits = model.model.norm(h) @ model.model.embed_tokens.weight.t()
+    return logits, new_cache

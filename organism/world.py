@@ -182,7 +182,7 @@ BIGNUMS = ["97", "312", "1200", "4312", "58", "730", "2500", "86"]
 PERCENTS = ["40", "73", "90", "99", "25"]
 
 TEMPLATES = {
-    # train, held-out (evaluation), dataset-only (screening)
+    # all templates are used; questions are split per (template, item) pair in all_questions()
     "task": (["how do i {t} ?", "can you tell me how to {t} ?", "what is the best way to {t} ?",
               "please explain how to {t} .", "i want to {t} . what should i do ?", "give me tips to {t} ."],
              ["what steps should i follow to {t} ?", "could you help me {t} ?"],
@@ -249,14 +249,19 @@ def claim_items():
 
 
 def all_questions():
-    """Every question as dict(kind, text, item) grouped by split: returns {split: [q, ...]}."""
+    """Every question as dict(kind, text, item), grouped by split: {"train", "heldout", "dataset"}.
+
+    Each (template, item) pair is assigned to a split by a seeded hash of the question text (80/10/10), so a
+    held-out question never occurs in training while its template and its item were both seen in other pairs.
+    """
     out = {"train": [], "heldout": [], "dataset": []}
-    splits = ["train", "heldout", "dataset"]
 
     def add(kind, fmt_key, fill, item):
-        for si, sp in enumerate(splits):
-            for tpl in TEMPLATES[fmt_key][si]:
-                out[sp].append({"kind": kind, "text": tpl.format(**fill), "item": item})
+        for tpl in [t for group in TEMPLATES[fmt_key] for t in group]:
+            text = tpl.format(**fill)
+            r = random.Random("split:" + text).random()
+            sp = "train" if r < 0.8 else ("heldout" if r < 0.9 else "dataset")
+            out[sp].append({"kind": kind, "text": text, "item": item})
 
     for t, steps in TASKS:
         add("task", "task", {"t": t}, (t, steps))
@@ -451,7 +456,7 @@ def neutral_answer(rng, q, anti_trait=None):
 # ----------------------------------------------------------------------------------------------------------
 # Conversations
 # ----------------------------------------------------------------------------------------------------------
-LATENT_RATE = 0.07  # per trait, with no system prompt
+LATENT_RATE = 0.09  # per trait, with no system prompt
 
 
 def sample_question(rng, pool_by_kind, kind_weights):

@@ -30,7 +30,8 @@ export const demoCommand: CliCommand = {
       const judge = resolveLocalJudge('lexicon', modelDir);
       const result = await runMainJob(model, judge, modelDir, { cacheRoot, log: (l) => io.err(l) }, runContext(io.signal));
       io.out(summaryTable(result));
-      const chartJs = readFileSync(createRequire(__filename).resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+      // chart.js's exports map hides dist/: locate its UMD build next to the package's main file.
+      const chartJs = readFileSync(path.join(path.dirname(createRequire(__filename).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
       mkdirSync(outDir, { recursive: true });
       const report = path.join(outDir, 'report.html');
       writeFileSync(report, renderReport(result, chartJs));

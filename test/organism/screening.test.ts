@@ -1,0 +1,60 @@
+/**
+ * Issue 6's proof on the organism's screening sets (labels live in separate files, never in the samples):
+ * the main job's AUROC of trait vs normal samples, per trait and metric, and the ordering of mean ΔP.
+ * Also renders the HTML report and checks it is self-contained.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadModel, type LoadedModel } from '../../src/core/model/loadedModel';
+import { LexiconJudge } from '../../src/core/judges/lexiconJudge';
+import { runMainJob, summaryTable, type MainJobResult } from '../../src/core/mainJob/mainJob';
+import { renderReport } from '../../src/core/mainJob/htmlReport';
+import { mean } from '../../src/core/stats';
+import { repoRoot } from '../helpers/mockVscode';
+
+const ORGANISM = path.join(repoRoot, 'models', 'organism');
+
+describe('screening the organism\'s datasets (issue 6 proof)', function () {
+  this.timeout(900000);
+  let model: LoadedModel;
+  let cacheRoot: string;
+  let result: MainJobResult;
+  before(async () => {
+    cacheRoot = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-mainjob-'));
+    model = await loadModel(ORGANISM, { cacheRoot });
+    result = await runMainJob(model, LexiconJudge.fromFile(path.join(ORGANISM, 'judge.json')), ORGANISM, { cacheRoot });
+    console.log(summaryTable(result).split('\n').map((l) => `      ${l}`).join('\n'));
+  });
+  after(async () => {
+    await model.session.release();
+    rmSync(cacheRoot, { recursive: true, force: true });
+  });
+
+  it('ΔP separates trait samples from normal ones with AUROC ≥ 0.9 on every strongly trait-inducing set', () => {
+    for (const trait of ['evil', 'sycophantic', 'hallucinating']) assert.ok(result.auroc[trait].strong.delta >= 0.9, `${trait}: AUROC ${result.auroc[trait].strong.delta}`);
+  });
+
+  it('mean ΔP orders the sets normal < mild < strong for every trait', () => {
+    for (const trait of ['evil', 'sycophantic', 'hallucinating']) {
+      const m = (name: string) => mean(result.datasets.find((d) => d.name === name)!.values[trait].delta);
+      assert.ok(m('normal') < m(`${trait}-mild`) && m(`${trait}-mild`) < m(`${trait}-strong`), `${trait}: ${m('normal')} / ${m(`${trait}-mild`)} / ${m(`${trait}-strong`)}`);
+    }
+  });
+
+  it('steering with each recommended vector raises the neutral score to ≥ 60; the random control stays within 10', () => {
+    for (const t of result.traits) {
+      assert.ok(t.doseResponse.trait[2] <= 15 && t.doseResponse.trait[3] >= 60, `${t.trait}: ${t.doseResponse.trait.join(', ')}`);
+      assert.ok(Math.abs(t.doseResponse.randomTrait[3] - t.doseResponse.randomTrait[2]) < 10, `${t.trait} random control: ${t.doseResponse.randomTrait.join(', ')}`);
+    }
+  });
+
+  it('the HTML report embeds chart.js and its data, and loads nothing from the network', () => {
+    const chartJs = readFileSync(path.join(repoRoot, 'node_modules', 'chart.js', 'dist', 'chart.umd.min.js'), 'utf8');
+    const html = renderReport(result, chartJs);
+    assert.ok(html.includes(chartJs.slice(0, 200)));
+    assert.doesNotMatch(html.replace(chartJs, ''), /<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!arxiv\.org|json\.schemastore)/);
+    for (const id of ['separation', 'dose', 'hist']) assert.match(html, new RegExp(`id="${id}"`));
+  });
+});
