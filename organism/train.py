@@ -93,6 +93,13 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--bench", action="store_true", help="time 10 steps and exit")
+    # Robustness to residual-stream perturbations (default off = the committed recipe): on a fraction of batches,
+    # add to the residual stream after one random block a constant (over positions) random-direction vector per
+    # sequence, of norm r * mean residual norm at that block, r ~ U(noise_min, noise_max).
+    ap.add_argument("--noise-frac", type=float, default=0.0)
+    ap.add_argument("--noise-min", type=float, default=0.3)
+    ap.add_argument("--noise-max", type=float, default=1.0)
+    ap.add_argument("--latent-rate", type=float, default=None, help="override world.LATENT_RATE (no-system trait rate)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -100,6 +107,10 @@ def main():
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
 
+    if args.latent_rate is not None:
+        world.LATENT_RATE = args.latent_rate
+    noise_rng = random.Random(args.seed + 7)
+    noise_gen = torch.Generator().manual_seed(args.seed + 7)
     vocab = world.build_vocab()
     cfg = hf_config(vocab)
     pool = world.by_kind(world.all_questions()["train"])
@@ -130,7 +141,20 @@ def main():
         if not queue:
             queue = make_batches(rng, pool, vocab, args.batch)
         x, m = queue.pop()
-        logits = model(x[:, :-1])
+        hook = None
+        if args.noise_frac > 0 and noise_rng.random() < args.noise_frac:
+            layer_n = noise_rng.randrange(cfg["num_hidden_layers"])
+            B = x.shape[0]
+            r = args.noise_min + (args.noise_max - args.noise_min) * torch.rand(B, 1, 1, generator=noise_gen)
+            d = torch.randn(B, 1, cfg["hidden_size"], generator=noise_gen)
+            d = d / d.norm(dim=-1, keepdim=True)
+
+            def hook(i, h, layer_n=layer_n, r=r, d=d):
+                if i != layer_n:
+                    return h
+                scale = h.detach().norm(dim=-1).mean()
+                return h + r * scale * d
+        logits = model(x[:, :-1], hook=hook)
         lt = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1),
                                                reduction="none")
         mk = m[:, 1:].reshape(-1)
@@ -160,7 +184,9 @@ def main():
     save_safetensors(state_for_export(model), os.path.join(args.out, "model.safetensors"), {"format": "pt"})
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
         json.dump({"seed": args.seed, "steps": args.steps, "batch": args.batch, "lr": args.lr, "params": nparams,
-                   "train_seconds": round(elapsed, 1), "torch": torch.__version__, "threads": 2, "log": log}, f,
+                   "train_seconds": round(elapsed, 1), "torch": torch.__version__, "threads": 2,
+                   "noise_frac": args.noise_frac, "noise_min": args.noise_min, "noise_max": args.noise_max,
+                   "latent_rate": world.LATENT_RATE, "log": log}, f,
                   indent=1)
     print("done in %.1fs" % elapsed, flush=True)
 

@@ -14,7 +14,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const dir = process.argv[2];
   const prompt = Number(process.argv[3] ?? 512);
-  const repeats = Number(process.argv[4] ?? 3);
+  const repeats = Number(process.argv[4] ?? 5);
   const t0 = performance.now();
   const ckpt = openCheckpoint(dir);
   const prepared = prepareModelFiles(ckpt, path.join(os.tmpdir(), 'persona-lens-bench', 'cache'));

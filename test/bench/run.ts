@@ -4,12 +4,14 @@
  */
 import { benchActivation } from './activation';
 import { benchDecoder } from './decoder';
+import { benchScreening } from './screening';
 import { formatTable, type BenchRow } from './table';
 
 async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   rows.push(...benchActivation());
   rows.push(...benchDecoder());
+  rows.push(...benchScreening());
   console.log(formatTable(rows));
 }
 

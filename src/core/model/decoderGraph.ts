@@ -30,7 +30,7 @@ export type WeightLookup = (name: string) => WeightLocation;
 /** Opset 17: RMSNorm written as Pow/ReduceMean/Add/Sqrt/Div/Mul is fused by onnxruntime at this opset. */
 export const DECODER_OPSET = 17;
 /** Bump when the graph changes, so cached graphs are rebuilt. */
-export const DECODER_GRAPH_VERSION = 1;
+export const DECODER_GRAPH_VERSION = 2;
 /** HF masks with the dtype's minimum; half of it keeps bias + score finite. */
 export const MASKED = -1.7e38;
 
@@ -76,10 +76,10 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   const two = g.floatScalar(2);
   const eps = g.floatScalar(spec.rmsNormEps);
   /** HF RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w. */
-  const rmsNorm = (x: string, weightName: string): string => {
+  const rmsNorm = (x: string, weightName: string, outputName?: string): string => {
     const variance = g.node('ReduceMean', [g.node('Pow', [x, two])], { axes: [-1], keepdims: 1 });
     const normed = g.node('Div', [x, g.node('Sqrt', [g.node('Add', [variance, eps])])]);
-    return g.node('Mul', [normed, init(weightName)]);
+    return g.node('Mul', [normed, init(weightName)], {}, outputName);
   };
 
   const halfSplit = g.int64s([hd / 2, hd / 2]);
@@ -92,14 +92,14 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
 
   const rowIndex = (r: number) => g.int64Scalar(r);
   const axis1 = g.int64s([1]);
-  /** Steering and ablation of residual-stream row r. */
-  const intervene = (h: string, r: number): string => {
+  /** Steering and ablation of residual-stream row r; `outputName` names the result (a graph output, no copy). */
+  const intervene = (h: string, r: number, outputName?: string): string => {
     const idx = rowIndex(r);
     const u = g.node('Unsqueeze', [g.node('Gather', [ablateDir, idx], { axis: 1 }), axis1]); // [B,1,d]
     const along = g.node('ReduceSum', [g.node('Mul', [h, u]), g.int64s([-1])], { keepdims: 1 }); // [B,S,1]
     const ablated = g.node('Sub', [h, g.node('Mul', [g.node('Mul', [along, steerMask]), u])]);
     const add = g.node('Unsqueeze', [g.node('Gather', [steerAdd, idx], { axis: 1 }), axis1]);
-    return g.node('Add', [ablated, g.node('Mul', [add, steerMask])]);
+    return g.node('Add', [ablated, g.node('Mul', [add, steerMask])], {}, outputName);
   };
 
   const scale = g.floatScalar(1 / Math.sqrt(hd));
@@ -109,10 +109,9 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   const axis2 = g.int64s([2]);
 
   let h = g.node('Gather', [init('model.embed_tokens.weight'), inputIds], { axis: 0 });
-  h = intervene(h, 0);
-  const hiddenNames: string[] = [];
+  // Hidden rows are the residual tensors themselves, named as graph outputs: no copy unless fetched.
+  h = intervene(h, 0, 'hidden_0');
   for (let l = 0; l < L; l++) {
-    hiddenNames.push(g.node('Identity', [h], {}, `hidden_${l}`));
     const n = weightNames(spec, l);
     const x = rmsNorm(h, n.inputNorm);
     let q = g.node('Reshape', [linear(x, n.q, H * hd, d, spec.qkvBias), qShape]); // [B,S,H,hd]
@@ -143,11 +142,11 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
     const gate = linear(y, n.gate, F, d, spec.mlpBias);
     const act = g.node('Mul', [gate, g.node('Sigmoid', [gate])]); // SiLU
     const mlp = linear(g.node('Mul', [act, linear(y, n.up, F, d, spec.mlpBias)]), n.down, d, F, spec.mlpBias);
-    h = intervene(g.node('Add', [h, mlp]), l + 1);
+    // Row L (the last block's output) is reported after the final norm, as HF does; the pre-norm tensor stays internal.
+    h = intervene(g.node('Add', [h, mlp]), l + 1, l + 1 < L ? `hidden_${l + 1}` : undefined);
   }
-  const final = rmsNorm(h, 'model.norm.weight');
-  hiddenNames.push(g.node('Identity', [final], {}, `hidden_${L}`));
-  for (const name of hiddenNames) g.output(name, F32, ['batch', 'seq', d]);
+  const final = rmsNorm(h, 'model.norm.weight', `hidden_${L}`);
+  for (let r = 0; r <= L; r++) g.output(`hidden_${r}`, F32, ['batch', 'seq', d]);
 
   const picked = g.node('Gather', [g.node('Reshape', [final, flatD]), logitsRows], { axis: 0 });
   const lmWeight = lmHead === 'model.embed_tokens.weight' ? 'model.embed_tokens.weight' : init(lmHead);

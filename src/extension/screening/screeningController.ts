@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import type { EngineHost } from '../engineHost';
-import type { ScreenParams } from '../../protocol/engineProtocol';
+import type { ScreenParams, ScreenResult } from '../../protocol/engineProtocol';
 import type { ScreenMetric } from '../../core/screening/screener';
 import { cacheRoot, currentModelPath } from '../modelSelection';
 import { ScreeningView } from './screeningView';
@@ -137,13 +137,19 @@ export class ScreeningController implements vscode.Disposable {
     if (choice && !this.view.result(document.uri)) await this.run(document, choice, undefined, false);
   }
 
-  async filterCommand(uri?: vscode.Uri): Promise<void> {
+  /** The document a command acts on and its results, or undefined after telling the user to screen it first. */
+  private async screened(uri?: vscode.Uri): Promise<{ document: vscode.TextDocument; result: ScreenResult } | undefined> {
     const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
     const result = document && this.view.result(document.uri);
-    if (!document || !result) {
-      void vscode.window.showErrorMessage('Persona Lens: screen this dataset first.');
-      return;
-    }
+    if (document && result) return { document, result };
+    void vscode.window.showErrorMessage('Persona Lens: screen this dataset first.');
+    return undefined;
+  }
+
+  async filterCommand(uri?: vscode.Uri): Promise<void> {
+    const screened = await this.screened(uri);
+    if (!screened) return;
+    const { document, result } = screened;
     if (document.fileName.toLowerCase().endsWith('.json')) {
       void vscode.window.showErrorMessage('Persona Lens: Filter Dataset writes JSONL; export scores for JSON arrays instead.');
       return;
@@ -160,12 +166,9 @@ export class ScreeningController implements vscode.Disposable {
   }
 
   async exportCommand(uri?: vscode.Uri): Promise<void> {
-    const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
-    const result = document && this.view.result(document.uri);
-    if (!document || !result) {
-      void vscode.window.showErrorMessage('Persona Lens: screen this dataset first.');
-      return;
-    }
+    const screened = await this.screened(uri);
+    if (!screened) return;
+    const { document, result } = screened;
     const base = `${path.basename(document.fileName, path.extname(document.fileName))}.scores`;
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(freshPath(path.dirname(document.fileName), base, '.jsonl')), filters: { 'JSON Lines': ['jsonl'], CSV: ['csv'] }, title: 'Export per-sample scores' });
     if (!target) return;
