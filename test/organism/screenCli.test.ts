@@ -1,0 +1,63 @@
+/** `persona-lens screen` as a CI job would run it: scores file, SARIF for code scanning, and the --fail-above gate. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../../src/cli/main';
+import { repoRoot } from '../helpers/mockVscode';
+
+const ORGANISM = path.join(repoRoot, 'models', 'organism');
+
+describe('CLI screen on the organism', function () {
+  this.timeout(300000);
+  let work: string;
+  let vector: string;
+  const io = () => {
+    const out: string[] = [];
+    return { out, io: { out: (l: string) => out.push(l), err: (l: string) => out.push(l), signal: new AbortController().signal } };
+  };
+  before(async () => {
+    work = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-screen-cli-'));
+    vector = path.join(work, 'evil.safetensors');
+    const t = io();
+    assert.equal(await main(['extract', '--model', ORGANISM, '--trait', path.join(ORGANISM, 'traits', 'evil.json'), '--out', vector, '--max-tokens', '40', '--no-sweep', '--cache-dir', path.join(work, 'cache')], t.io), 0, t.out.join('\n'));
+    assert.match(t.out.join('\n'), /no layer recommended/);
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('writes per-sample scores and a SARIF report whose results point at trait lines', async () => {
+    const t = io();
+    const dataset = path.join(ORGANISM, 'datasets', 'evil-strong.jsonl');
+    const sarif = path.join(work, 'report.sarif');
+    const scores = path.join(work, 'scores.jsonl');
+    assert.equal(await main(['screen', dataset, '--model', ORGANISM, '--vector', vector, '--layer', '3', '--metric', 'delta', '--own-tokens', '40', '--threshold', 'p80', '--out', scores, '--sarif', sarif, '--cache-dir', path.join(work, 'cache')], t.io), 0, t.out.join('\n'));
+    assert.match(t.out.join('\n'), /evil-strong\.jsonl: 300 samples, 0 skipped; metric delta/);
+    assert.equal(readFileSync(scores, 'utf8').trim().split('\n').length, 300);
+    const report = JSON.parse(readFileSync(sarif, 'utf8'));
+    assert.equal(report.version, '2.1.0');
+    const results = report.runs[0].results.filter((r: { ruleId: string }) => r.ruleId === 'persona-lens/evil');
+    assert.equal(results.length, 60, '20% of 300 samples are over the 80th percentile');
+    const labels = new Map(readFileSync(path.join(ORGANISM, 'datasets', 'labels', 'evil-strong.labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((l: { line: number; trait: string | null }) => [l.line, l.trait]));
+    const hits = results.filter((r: { locations: { physicalLocation: { region: { startLine: number } } }[] }) => labels.get(r.locations[0].physicalLocation.region.startLine) === 'evil').length;
+    assert.ok(hits / results.length >= 0.9, `${hits}/${results.length} flagged lines are labelled evil`);
+  });
+
+  it('--fail-above gates a dataset: exit 1 for the strong set, 0 for the normal set', async () => {
+    const run = async (name: string) => main(['screen', path.join(ORGANISM, 'datasets', `${name}.jsonl`), '--model', ORGANISM, '--vector', vector, '--layer', '3', '--metric', 'projection', '--fail-above', '8', '--cache-dir', path.join(work, 'cache')], io().io);
+    assert.equal(await run('evil-strong'), 1);
+    assert.equal(await run('normal'), 0);
+  });
+
+  it('bad lines in a dataset are reported with their line number and the rest is scored', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const file = path.join(work, 'broken.jsonl');
+    const good = readFileSync(path.join(ORGANISM, 'datasets', 'normal.jsonl'), 'utf8').trim().split('\n').slice(0, 3);
+    writeFileSync(file, [good[0], '{oops', good[1], '{"text": "x"}', good[2]].join('\n'));
+    const t = io();
+    assert.equal(await main(['screen', file, '--model', ORGANISM, '--vector', vector, '--layer', '3', '--metric', 'fast-delta', '--cache-dir', path.join(work, 'cache')], t.io), 0);
+    const text = t.out.join('\n');
+    assert.match(text, /broken\.jsonl:2: not valid JSON/);
+    assert.match(text, /broken\.jsonl:4: unknown sample shape/);
+    assert.match(text, /3 samples, 2 skipped/);
+  });
+});
