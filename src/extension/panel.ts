@@ -4,6 +4,8 @@ import type { Services } from './commands';
 import { panelHtml } from './panelHtml';
 import { parsePanelMessage, type HostToPanel, type PanelToHost } from '../protocol/panelProtocol';
 import { EngineError } from '../engine/client';
+import { summarizeVectorFile, type VectorSummary } from '../core/vectors/vectorSummary';
+import { vectorFiles } from './vectorFiles';
 
 export class PersonaLensPanel implements vscode.Disposable {
   static readonly viewType = 'personaLens.panel';
@@ -33,7 +35,7 @@ export class PersonaLensPanel implements vscode.Disposable {
     };
   }
 
-  private constructor(private readonly panel: vscode.WebviewPanel, context: vscode.ExtensionContext, private readonly services: Services) {
+  private constructor(private readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly services: Services) {
     const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
     panel.webview.html = panelHtml({
       cspSource: panel.webview.cspSource,
@@ -58,6 +60,10 @@ export class PersonaLensPanel implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         this.post({ type: 'engineStatus', status: this.services.engine.isRunning ? 'ready' : 'stopped' });
+        this.postVectors();
+        return;
+      case 'requestVectors':
+        this.postVectors();
         return;
       case 'cancel':
         this.running?.abort();
@@ -66,6 +72,19 @@ export class PersonaLensPanel implements vscode.Disposable {
         await this.runSelfCheck(message.runs);
         return;
     }
+  }
+
+  /** Every vector file in the workspace's .persona/vectors and the extension's storage. */
+  private postVectors(): void {
+    const vectors: VectorSummary[] = [];
+    for (const file of vectorFiles(this.context)) {
+      try {
+        vectors.push(summarizeVectorFile(file));
+      } catch (err) {
+        this.services.log.appendLine(`[panel] skipped ${file}: ${(err as Error).message}`);
+      }
+    }
+    this.post({ type: 'vectors', vectors });
   }
 
   private async runSelfCheck(runs: number): Promise<void> {

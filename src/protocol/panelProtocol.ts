@@ -4,6 +4,9 @@
  */
 import type { EngineInfo } from './engineProtocol';
 import type { SelfCheckResult } from '../core/selfCheck';
+import type { VectorSummary } from '../core/vectors/vectorSummary';
+
+export type { VectorSummary };
 
 export type EngineStatus = 'stopped' | 'ready' | 'busy' | 'crashed';
 
@@ -11,16 +14,20 @@ export type HostToPanel =
   | { type: 'engineStatus'; status: EngineStatus; info?: EngineInfo; message?: string }
   | { type: 'selfCheckProgress'; done: number; total: number }
   | { type: 'selfCheckResult'; result: SelfCheckResult }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'vectors'; vectors: VectorSummary[] };
 
 export type PanelToHost =
   | { type: 'ready' }
+  | { type: 'requestVectors' }
   | { type: 'runSelfCheck'; runs: number }
   | { type: 'cancel' };
 
 /** State the panel persists with setState (survives hiding and reloads). */
 export interface PanelState {
   lastSelfCheck?: SelfCheckResult;
+  /** Path of the vector shown in the Vectors view. */
+  selectedVector?: string;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -31,6 +38,7 @@ export function parsePanelMessage(value: unknown): PanelToHost | undefined {
   switch (value.type) {
     case 'ready':
     case 'cancel':
+    case 'requestVectors':
       return { type: value.type };
     case 'runSelfCheck':
       return Number.isInteger(value.runs) && (value.runs as number) > 0 && (value.runs as number) <= 1000
@@ -52,6 +60,10 @@ export function parseHostToPanel(value: unknown): HostToPanel | undefined {
       return isObject(value.result) && isFiniteNumber(value.result.msPerRun) ? (value as HostToPanel) : undefined;
     case 'error':
       return typeof value.message === 'string' ? (value as HostToPanel) : undefined;
+    case 'vectors':
+      return Array.isArray(value.vectors) && value.vectors.every((v) => isObject(v) && typeof v.path === 'string' && typeof v.trait === 'string' && Array.isArray(v.separation) && Array.isArray(v.vectorNorms) && Array.isArray(v.sweep))
+        ? (value as HostToPanel)
+        : undefined;
     default:
       return undefined;
   }

@@ -3,6 +3,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import { loadState, onHostMessage, post, saveState } from './vscodeApi';
 import type { SelfCheckResult } from '../../src/core/selfCheck';
+import { VectorsView } from './vectorsView';
 
 const state = loadState();
 const app = document.getElementById('app')!;
@@ -20,6 +21,10 @@ app.innerHTML = `
     <vscode-progress-bar id="progress" hidden></vscode-progress-bar>
     <p id="result"></p>
     <p id="error" class="error" role="alert"></p>
+  </section>
+  <section class="card" aria-labelledby="vectors-heading">
+    <h2 id="vectors-heading">Vectors</h2>
+    <div id="vectors"></div>
   </section>`;
 
 const el = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -29,6 +34,11 @@ function showResult(result: SelfCheckResult): void {
 }
 
 if (state.lastSelfCheck) showResult(state.lastSelfCheck);
+
+const vectorsView = new VectorsView(el('vectors'), (path) => {
+  saveState({ ...loadState(), selectedVector: path });
+  vectorsView.select(path);
+});
 
 el('self-check').addEventListener('click', () => {
   el('error').textContent = '';
@@ -64,6 +74,9 @@ onHostMessage((message) => {
       return;
     case 'error':
       el('error').textContent = message.message;
+      return;
+    case 'vectors':
+      vectorsView.show(message.vectors, loadState().selectedVector);
       return;
   }
 });

@@ -4,7 +4,6 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
 import type { EngineHost } from '../engineHost';
 import type { ScreenParams, ScreenResult } from '../../protocol/engineProtocol';
 import type { ScreenMetric } from '../../core/screening/screener';
@@ -13,6 +12,7 @@ import { ScreeningView } from './screeningView';
 import { filteredJsonl } from './screeningState';
 import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/scoreRows';
 import { freshPath } from '../traitCommands';
+import { vectorFiles } from '../vectorFiles';
 
 interface ScreeningChoice {
   vectorPaths: string[];
@@ -60,7 +60,7 @@ export class ScreeningController implements vscode.Disposable {
   }
 
   private async ask(): Promise<ScreeningChoice | undefined> {
-    const vectors = this.vectorFiles();
+    const vectors = vectorFiles(this.context);
     if (!vectors.length) {
       void vscode.window.showErrorMessage('Persona Lens: no persona vectors yet. Run "Persona Lens: Extract Persona Vector…" first.');
       return undefined;
@@ -81,13 +81,6 @@ export class ScreeningController implements vscode.Disposable {
     return metric ? { vectorPaths: picked.map((p) => p.file), metric: metric.metric } : undefined;
   }
 
-  private vectorFiles(): string[] {
-    const folders = [
-      ...(vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, '.persona', 'vectors')),
-      path.join(this.context.globalStorageUri.fsPath, 'vectors'),
-    ];
-    return folders.flatMap((f) => (existsSync(f) ? readdirSync(f).filter((n) => n.endsWith('.safetensors')).map((n) => path.join(f, n)) : []));
-  }
 
   private async run(document: vscode.TextDocument, choice: ScreeningChoice, lineRange: ScreenParams['lineRange'], withProgress: boolean): Promise<void> {
     const modelPath = currentModelPath(this.context.extensionPath);

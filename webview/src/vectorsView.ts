@@ -1,0 +1,124 @@
+/**
+ * Vectors view: for a chosen vector, per-layer charts of the separation of positive vs negative activations
+ * projected on v̂ (means and spread), the vector's norm beside the residual norm, and the steering-sweep score per
+ * layer with the recommended layer marked. Colours come from the VS Code theme.
+ */
+import { Chart, registerables, type ChartConfiguration } from 'chart.js';
+import type { VectorSummary } from '../../src/protocol/panelProtocol';
+
+Chart.register(...registerables);
+
+const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+
+function themeColors() {
+  return {
+    fg: css('--vscode-foreground', '#cccccc'),
+    grid: css('--vscode-editorWidget-border', '#80808040'),
+    pos: css('--vscode-charts-red', '#f14c4c'),
+    neg: css('--vscode-charts-blue', '#3794ff'),
+    accent: css('--vscode-charts-purple', '#b180d7'),
+    other: css('--vscode-charts-green', '#89d185'),
+    muted: css('--vscode-descriptionForeground', '#9d9d9d'),
+  };
+}
+
+export class VectorsView {
+  private charts: Chart[] = [];
+  private vectors: VectorSummary[] = [];
+
+  constructor(private readonly root: HTMLElement, private readonly onSelect: (path: string) => void) {
+    root.innerHTML = `
+      <div class="row"><label for="vector-select">Vector</label><select id="vector-select" aria-label="Vector"></select></div>
+      <p id="vector-info" class="muted"></p>
+      <p id="vectors-empty" class="muted" hidden>No persona vectors yet: run “Persona Lens: Extract Persona Vector…”.</p>
+      <div class="charts">
+        <figure><figcaption>Separation of positive vs negative responses on v̂, per layer (mean ± std)</figcaption><canvas id="chart-separation" role="img" aria-label="Separation per layer"></canvas></figure>
+        <figure><figcaption>Vector norm and mean residual norm, per layer</figcaption><canvas id="chart-norms" role="img" aria-label="Norms per layer"></canvas></figure>
+        <figure><figcaption>Steering sweep: judged trait score per layer (no system prompt)</figcaption><canvas id="chart-sweep" role="img" aria-label="Steering sweep per layer"></canvas></figure>
+      </div>`;
+    root.querySelector('select')!.addEventListener('change', (e) => this.onSelect((e.target as HTMLSelectElement).value));
+  }
+
+  show(vectors: VectorSummary[], selected?: string): void {
+    this.vectors = vectors;
+    const select = this.root.querySelector('select')!;
+    select.innerHTML = '';
+    for (const v of vectors) {
+      const option = document.createElement('option');
+      option.value = v.path;
+      option.textContent = `${v.trait} · ${v.model}`;
+      select.appendChild(option);
+    }
+    (this.root.querySelector('#vectors-empty') as HTMLElement).hidden = vectors.length > 0;
+    const chosen = vectors.find((v) => v.path === selected) ?? vectors[0];
+    if (chosen) {
+      select.value = chosen.path;
+      this.render(chosen);
+    } else this.destroyCharts();
+  }
+
+  select(path: string): void {
+    const v = this.vectors.find((x) => x.path === path);
+    if (v) this.render(v);
+  }
+
+  private destroyCharts(): void {
+    for (const c of this.charts) c.destroy();
+    this.charts = [];
+  }
+
+  private render(v: VectorSummary): void {
+    this.destroyCharts();
+    const c = themeColors();
+    Chart.defaults.color = c.fg;
+    Chart.defaults.borderColor = c.grid;
+    const rows = Array.from({ length: v.rows }, (_, r) => (r === 0 ? 'emb' : `L${r}`));
+    const rec = v.recommendedLayer;
+    (this.root.querySelector('#vector-info') as HTMLElement).textContent =
+      `${v.trait} on ${v.model}: ${v.keptPairs ?? '?'}/${v.totalPairs ?? '?'} pairs kept, judge ${v.judge ?? '?'}` + (rec !== undefined ? `; recommended layer ${rec}, α = ${v.recommendedCoefficient}` : '; no recommended layer');
+    const sep = v.separation;
+    const separation: ChartConfiguration = {
+      type: 'line',
+      data: {
+        labels: rows,
+        datasets: [
+          { label: 'positive mean', data: sep.map((s) => s.posMean), borderColor: c.pos, backgroundColor: c.pos },
+          { label: 'positive ± std', data: sep.map((s) => s.posMean + s.posStd), borderColor: c.pos, borderDash: [4, 4], pointRadius: 0, fill: '+1', backgroundColor: `${c.pos}22` },
+          { label: '', data: sep.map((s) => s.posMean - s.posStd), borderColor: c.pos, borderDash: [4, 4], pointRadius: 0 },
+          { label: 'negative mean', data: sep.map((s) => s.negMean), borderColor: c.neg, backgroundColor: c.neg },
+          { label: 'negative ± std', data: sep.map((s) => s.negMean + s.negStd), borderColor: c.neg, borderDash: [4, 4], pointRadius: 0, fill: '+1', backgroundColor: `${c.neg}22` },
+          { label: '', data: sep.map((s) => s.negMean - s.negStd), borderColor: c.neg, borderDash: [4, 4], pointRadius: 0 },
+        ],
+      },
+      options: { animation: false, plugins: { legend: { labels: { filter: (item) => item.text !== '' } } }, scales: { y: { title: { display: true, text: 'projection on v̂' } } } },
+    };
+    const norms: ChartConfiguration = {
+      type: 'bar',
+      data: { labels: rows, datasets: [{ label: '|v|', data: v.vectorNorms, backgroundColor: c.accent }, { label: 'mean |h|', data: v.residualNorms, backgroundColor: c.muted }] },
+      options: { animation: false },
+    };
+    const coefficients = [...new Set(v.sweep.map((s) => s.coefficient))].sort((a, b) => a - b);
+    const palette = [c.other, c.accent, c.pos, c.neg, c.muted];
+    const sweep: ChartConfiguration = {
+      type: 'line',
+      data: {
+        labels: rows,
+        datasets: coefficients.map((alpha, i) => ({
+          label: `α = ${alpha}`,
+          data: rows.map((_, r) => v.sweep.find((s) => s.row === r && s.coefficient === alpha)?.meanTrait ?? null),
+          borderColor: palette[i % palette.length],
+          backgroundColor: palette[i % palette.length],
+          // The recommended cell is drawn large.
+          pointRadius: rows.map((_, r) => (r === rec && alpha === v.recommendedCoefficient ? 8 : 3)),
+          spanGaps: true,
+        })),
+      },
+      options: { animation: false, scales: { y: { min: 0, max: 100, title: { display: true, text: 'trait score' } } }, plugins: { title: { display: rec !== undefined, text: `recommended: layer ${rec}, α = ${v.recommendedCoefficient}` } } },
+    };
+    this.charts = [
+      new Chart(this.root.querySelector('#chart-separation') as HTMLCanvasElement, separation),
+      new Chart(this.root.querySelector('#chart-norms') as HTMLCanvasElement, norms),
+      new Chart(this.root.querySelector('#chart-sweep') as HTMLCanvasElement, sweep),
+    ];
+  }
+}
