@@ -47,6 +47,18 @@ function* itemsOf(value: unknown, index: number, startLine: number, endLine: num
   }
 }
 
+/** Parses one sample's JSON text; a syntax error becomes an issue on its lines ({error} in the message). */
+function* parsedItems(json: string, index: number, startLine: number, endLine: number, options: ReadOptions, syntaxMessage: string): Generator<DatasetItem> {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    yield { kind: 'issue', startLine, endLine, message: syntaxMessage.replace('{error}', (err as Error).message) };
+    return;
+  }
+  yield* itemsOf(value, index, startLine, endLine, options.turns ?? 'last');
+}
+
 const overlaps = (o: ReadOptions, start: number, end: number) => !o.lineRange || (end >= o.lineRange.start && start <= o.lineRange.end);
 
 /** Reads JSONL (.jsonl/.ndjson) as a stream, or a JSON array (.json) whole. */
@@ -66,19 +78,8 @@ export async function* readJsonLines(lines: AsyncIterable<string> | Iterable<str
     lineNo++;
     const line = raw.trim();
     if (!line) continue;
-    if (!overlaps(options, lineNo, lineNo)) {
-      index++;
-      continue;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      yield { kind: 'issue', startLine: lineNo, endLine: lineNo, message: `not valid JSON (${(err as Error).message}); fix or remove this line` };
-      index++;
-      continue;
-    }
-    yield* itemsOf(value, index++, lineNo, lineNo, options.turns ?? 'last');
+    if (overlaps(options, lineNo, lineNo)) yield* parsedItems(line, index, lineNo, lineNo, options, 'not valid JSON ({error}); fix or remove this line');
+    index++;
   }
 }
 
@@ -128,18 +129,7 @@ export function* readJsonArray(text: string, options: ReadOptions = {}): Generat
     const slice = text.slice(start, i).trim();
     const endLine = startLine + (slice.match(/\n/g)?.length ?? 0);
     if (text[i] === ',') i++;
-    if (!overlaps(options, startLine, endLine)) {
-      index++;
-      continue;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(slice);
-    } catch (err) {
-      yield { kind: 'issue', startLine, endLine, message: `element ${index} is not valid JSON (${(err as Error).message})` };
-      index++;
-      continue;
-    }
-    yield* itemsOf(value, index++, startLine, endLine, options.turns ?? 'last');
+    if (overlaps(options, startLine, endLine)) yield* parsedItems(slice, index, startLine, endLine, options, `element ${index} is not valid JSON ({error})`);
+    index++;
   }
 }
