@@ -99,6 +99,8 @@ def main():
     ap.add_argument("--noise-frac", type=float, default=0.0)
     ap.add_argument("--noise-min", type=float, default=0.3)
     ap.add_argument("--noise-max", type=float, default=1.0)
+    ap.add_argument("--init", default=None, help="fine-tune from this checkpoint folder instead of training from scratch")
+    ap.add_argument("--warmup", type=int, default=60)
     ap.add_argument("--latent-rate", type=float, default=None, help="override world.LATENT_RATE (no-system trait rate)")
     args = ap.parse_args()
 
@@ -115,6 +117,10 @@ def main():
     cfg = hf_config(vocab)
     pool = world.by_kind(world.all_questions()["train"])
     model = Qwen2(cfg)
+    if args.init:
+        from qwen2 import load_safetensors
+        model.load_state_dict(load_safetensors(os.path.join(args.init, "model.safetensors")), strict=True)
+        model.train()
     nparams = sum(p.numel() for p in model.parameters())
     print("params", nparams, "vocab", len(vocab), flush=True)
 
@@ -122,7 +128,7 @@ def main():
     nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95))
-    warm = 60
+    warm = args.warmup
 
     def lr_at(s):
         if s < warm:
@@ -186,7 +192,8 @@ def main():
         json.dump({"seed": args.seed, "steps": args.steps, "batch": args.batch, "lr": args.lr, "params": nparams,
                    "train_seconds": round(elapsed, 1), "torch": torch.__version__, "threads": 2,
                    "noise_frac": args.noise_frac, "noise_min": args.noise_min, "noise_max": args.noise_max,
-                   "latent_rate": world.LATENT_RATE, "log": log}, f,
+                   "latent_rate": world.LATENT_RATE, "init": args.init,
+                   "warmup": args.warmup, "log": log}, f,
                   indent=1)
     print("done in %.1fs" % elapsed, flush=True)
 
