@@ -30,6 +30,10 @@ describe('VSIX package (npm run package)', function () {
     assert.ok(!existsSync(path.join(ext, 'node_modules/onnxruntime-node/bin/napi-v6/win32')), 'other platforms are pruned');
     assert.ok(!existsSync(path.join(ext, 'src')), 'sources are not shipped');
     assert.ok(!existsSync(path.join(ext, 'node_modules/sharp')), 'sharp is stubbed, not shipped');
+    for (const f of ['models/organism/model.safetensors', 'models/organism/config.json', 'models/organism/judge.json', 'models/organism/traits/evil.json', 'models/organism/datasets/evil-strong.jsonl', 'schemas/trait.schema.json', 'media/heat-3.svg']) {
+      assert.ok(existsSync(path.join(ext, f)), `${f} ships (the offline default model and its assets)`);
+    }
+    assert.ok(!existsSync(path.join(ext, 'organism')), 'training scripts are not shipped');
     assert.ok(statSync(vsix).size < 40 * 1024 * 1024, `VSIX is ${statSync(vsix).size} bytes`);
   });
 
