@@ -5,6 +5,7 @@
 import { GraphBuilder, DataType } from './onnx/graphBuilder';
 import type { RunContext } from './cancellation';
 import { loadOnnxRuntime } from './onnx/runtime';
+import { seededRandom } from './model/sampling';
 
 export interface SelfCheckParams {
   /** How many times to run the graph (progress and cancel points come between runs). */
@@ -70,18 +71,10 @@ function clampInt(value: unknown, min: number, max: number, name: string): numbe
   return value;
 }
 
-/** Deterministic uniform(−scale, scale) matrix (mulberry32). */
+/** Deterministic uniform(−scale, scale) matrix. */
 function seededMatrix(rows: number, cols: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: rows * cols }, () => (random() * 2 - 1) * scale);
 }
 
 function referenceChain(input: Float32Array, w: Float32Array, rows: number, n: number, depth: number): Float64Array {

@@ -4,39 +4,23 @@
  * answers stay coherent (≥ 70), and every trait is linearly readable at every layer.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadModel, type LoadedModel } from '../../src/core/model/loadedModel';
 import { readTraitFile } from '../../src/core/traits/traitFile';
-import { LexiconJudge } from '../../src/core/judges/lexiconJudge';
 import { generate } from '../../src/core/model/generate';
 import { conversationActivations, projectRows } from '../../src/core/extraction/activationStats';
 import type { TraitDefinition } from '../../src/core/traits/trait';
 import { mean } from '../../src/core/stats';
-import { repoRoot } from '../helpers/mockVscode';
+import { ORGANISM, useOrganism } from '../helpers/organism';
 
-const ORGANISM = path.join(repoRoot, 'models', 'organism');
 
 describe('the model organism (issue 4 proof, through the engine)', function () {
   this.timeout(300000);
-  let model: LoadedModel;
-  let judge: LexiconJudge;
-  let cacheRoot: string;
-  before(async () => {
-    cacheRoot = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-organism4-'));
-    model = await loadModel(ORGANISM, { cacheRoot });
-    judge = LexiconJudge.fromFile(path.join(ORGANISM, 'judge.json'));
-  });
-  after(async () => {
-    await model.session.release();
-    rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  const organism = useOrganism();
 
   const answers = async (trait: TraitDefinition, system: string | undefined) => {
-    const prompts = trait.evaluationQuestions.map((q) => model.tokenizer.chat([...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: q }], true));
-    const out = await generate(model.session, model.tokenizer, { prompts, maxTokens: 60, eosTokenIds: model.eosTokenIds });
-    const scores = await Promise.all(out.texts.map((answer, i) => judge.score({ trait, question: trait.evaluationQuestions[i], answer })));
+    const prompts = trait.evaluationQuestions.map((q) => organism.model.tokenizer.chat([...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: q }], true));
+    const out = await generate(organism.model.session, organism.model.tokenizer, { prompts, maxTokens: 60, eosTokenIds: organism.model.eosTokenIds });
+    const scores = await Promise.all(out.texts.map((answer, i) => organism.judge.score({ trait, question: trait.evaluationQuestions[i], answer })));
     return { trait: mean(scores.map((s) => s.trait ?? 0)), coherence: mean(scores.map((s) => s.coherence ?? 0)) };
   };
 
@@ -59,15 +43,15 @@ describe('the model organism (issue 4 proof, through the engine)', function () {
     });
 
     it(`${name}: per-layer mean activations under eliciting vs anti prompts separate (linearly readable)`, async () => {
-      const rows = model.session.rows;
-      const d = model.checkpoint.spec.hiddenSize;
+      const rows = organism.model.session.rows;
+      const d = organism.model.checkpoint.spec.hiddenSize;
       const collect = async (polarity: 'pos' | 'neg') => {
         const acts: Float32Array[] = [];
         for (const pair of trait.instructions.slice(0, 3)) {
           for (const q of trait.extractionQuestions.slice(0, 6)) {
-            const prompt = model.tokenizer.chat([{ role: 'system', content: pair[polarity] }, { role: 'user', content: q }], true);
-            const out = await generate(model.session, model.tokenizer, { prompts: [prompt], maxTokens: 48, eosTokenIds: model.eosTokenIds });
-            acts.push((await conversationActivations(model.session, prompt, out.tokens[0])).means.response_avg);
+            const prompt = organism.model.tokenizer.chat([{ role: 'system', content: pair[polarity] }, { role: 'user', content: q }], true);
+            const out = await generate(organism.model.session, organism.model.tokenizer, { prompts: [prompt], maxTokens: 48, eosTokenIds: organism.model.eosTokenIds });
+            acts.push((await conversationActivations(organism.model.session, prompt, out.tokens[0])).means.response_avg);
           }
         }
         return acts;

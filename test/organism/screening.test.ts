@@ -4,32 +4,22 @@
  * Also renders the HTML report and checks it is self-contained.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { loadModel, type LoadedModel } from '../../src/core/model/loadedModel';
-import { LexiconJudge } from '../../src/core/judges/lexiconJudge';
 import { runMainJob, summaryTable, type MainJobResult } from '../../src/core/mainJob/mainJob';
 import { renderReport } from '../../src/core/mainJob/htmlReport';
 import { mean } from '../../src/core/stats';
 import { repoRoot } from '../helpers/mockVscode';
+import { ORGANISM, useOrganism } from '../helpers/organism';
 
-const ORGANISM = path.join(repoRoot, 'models', 'organism');
 
 describe('screening the organism\'s datasets (issue 6 proof)', function () {
   this.timeout(900000);
-  let model: LoadedModel;
-  let cacheRoot: string;
+  const organism = useOrganism();
   let result: MainJobResult;
   before(async () => {
-    cacheRoot = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-mainjob-'));
-    model = await loadModel(ORGANISM, { cacheRoot });
-    result = await runMainJob(model, LexiconJudge.fromFile(path.join(ORGANISM, 'judge.json')), ORGANISM, { cacheRoot });
+    result = await runMainJob(organism.model, organism.judge, ORGANISM, { cacheRoot: organism.cacheRoot });
     console.log(summaryTable(result).split('\n').map((l) => `      ${l}`).join('\n'));
-  });
-  after(async () => {
-    await model.session.release();
-    rmSync(cacheRoot, { recursive: true, force: true });
   });
 
   it('ΔP separates trait samples from normal ones with AUROC ≥ 0.9 on every strongly trait-inducing set', () => {
