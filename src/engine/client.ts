@@ -8,12 +8,14 @@
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import {
   parseEngineMessage,
+  partialParsers,
   type EngineErrorCode,
   type EngineMethod,
   type HostMethod,
   type HostMethods,
   type HostToEngine,
   type ParamsOf,
+  type PartialOf,
   type Progress,
   type ResultOf,
 } from '../protocol/engineProtocol';
@@ -41,15 +43,19 @@ export interface EngineClientOptions {
   hostHandlers?: { [H in HostMethod]?: (params: HostMethods[H]['params']) => Promise<HostMethods[H]['result']> };
 }
 
-export interface RequestOptions {
+export interface RequestOptions<M extends EngineMethod = EngineMethod> {
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+  /** Streamed pieces of a streaming method's result, validated on arrival (e.g. steering-lab cells). */
+  onPartial?: (data: PartialOf<M>) => void;
 }
 
 interface Pending {
+  method: EngineMethod;
   resolve: (value: unknown) => void;
   reject: (error: EngineError) => void;
   onProgress?: (progress: Progress) => void;
+  onPartial?: (data: never) => void;
   killTimer?: NodeJS.Timeout;
   cleanup: () => void;
 }
@@ -72,7 +78,7 @@ export class EngineClient {
     return this.child !== undefined;
   }
 
-  request<M extends EngineMethod>(method: M, params: ParamsOf<M>, options: RequestOptions = {}): Promise<ResultOf<M>> {
+  request<M extends EngineMethod>(method: M, params: ParamsOf<M>, options: RequestOptions<M> = {}): Promise<ResultOf<M>> {
     if (this.disposed) return Promise.reject(new EngineError('failed', 'The engine client was disposed.'));
     if (options.signal?.aborted) return Promise.reject(new EngineError('cancelled', 'Cancelled before it started.'));
     const child = this.ensureStarted();
@@ -80,9 +86,11 @@ export class EngineClient {
     return new Promise<ResultOf<M>>((resolve, reject) => {
       const onAbort = (): void => this.cancel(id, child);
       const pending: Pending = {
+        method,
         resolve: resolve as (value: unknown) => void,
         reject,
         onProgress: options.onProgress,
+        onPartial: options.onPartial as ((data: never) => void) | undefined,
         cleanup: () => {
           options.signal?.removeEventListener('abort', onAbort);
           if (pending.killTimer) clearTimeout(pending.killTimer);
@@ -193,6 +201,12 @@ export class EngineClient {
     if (!pending) return;
     if (message.type === 'progress') {
       pending.onProgress?.(message.progress);
+      return;
+    }
+    if (message.type === 'partial') {
+      const data = (partialParsers[pending.method] as ((value: unknown) => unknown) | undefined)?.(message.data);
+      if (data === undefined) this.options.onLog?.(`Ignored a malformed partial result of "${pending.method}": ${JSON.stringify(message.data)?.slice(0, 200)}`);
+      else pending.onPartial?.(data as never);
       return;
     }
     this.pending.delete(message.id);

@@ -2,7 +2,7 @@
  * The engine's method table: one async handler per protocol method. Handlers get a RunContext whose
  * checkpoint() is the cancel point between model runs.
  */
-import type { EngineMethod, EngineMethods, HostMethod, HostMethods, JudgeSpec } from '../protocol/engineProtocol';
+import type { EngineMethod, EngineMethods, HostMethod, HostMethods, JudgeSpec, PartialOf } from '../protocol/engineProtocol';
 import type { RunContext } from '../core/cancellation';
 import { runSelfCheck } from '../core/selfCheck';
 import { loadOnnxRuntime } from '../core/onnx/runtime';
@@ -20,16 +20,20 @@ import { OpenAIProvider } from '../core/providers/openaiProvider';
 import { LocalModelProvider } from '../core/providers/localModelProvider';
 import type { Judge } from '../core/judges/judge';
 import { screenDataset } from '../core/screening/screenDataset';
+import { measureFinetuningShift } from '../core/finetuning/finetuningShift';
 import type { LoadedModel } from '../core/model/loadedModel';
+import { runSteeringLab } from '../core/extraction/steeringLab';
+import { monitorText } from '../core/monitoring/monitor';
 
 /** Builds the judge an engine job asked for. */
-function judgeFor(spec: JudgeSpec, model: LoadedModel, modelPath: string, host: HostBridge): Judge {
+function judgeFor(spec: JudgeSpec, model: LoadedModel | undefined, modelPath: string, host: HostBridge): Judge {
   switch (spec.kind) {
     case 'lexicon':
       return resolveLocalJudge('lexicon', modelPath);
     case 'openai':
       return new ProviderJudge(new OpenAIProvider({ baseUrl: spec.baseUrl, model: spec.model, apiKey: spec.apiKey, concurrency: spec.concurrency }));
     case 'self':
+      if (!model) throw new TypeError('the self-judge needs the loaded model');
       return new ProviderJudge(new LocalModelProvider(model), { weak: true });
     case 'host':
       return new ProviderJudge({ id: spec.id, supportsLogprobs: false, complete: (request) => host.call('chatComplete', { provider: spec.id, request }) });
@@ -43,14 +47,15 @@ export interface HostBridge {
   call<H extends HostMethod>(method: H, params: HostMethods[H]['params']): Promise<HostMethods[H]['result']>;
 }
 
-export type Handler<M extends EngineMethod> = (params: EngineMethods[M]['params'], ctx: RunContext, host: HostBridge) => Promise<EngineMethods[M]['result']>;
+/** `emit` sends a piece of a streaming method's result to the host as it is ready (a `partial` message). */
+export type Handler<M extends EngineMethod> = (params: EngineMethods[M]['params'], ctx: RunContext, host: HostBridge, emit: (data: PartialOf<M>) => void) => Promise<EngineMethods[M]['result']>;
 export type HandlerTable = { [M in EngineMethod]: Handler<M> };
 
 export function createHandlers(): HandlerTable {
   const models = new ModelRegistry();
-  const model = (p: { modelPath: string; cacheRoot?: string }) => {
+  const model = (p: { modelPath: string; cacheRoot?: string; adapterPath?: string }) => {
     if (typeof p.modelPath !== 'string' || !p.modelPath) throw new TypeError('modelPath is required');
-    return models.get(p.modelPath, { cacheRoot: p.cacheRoot });
+    return models.get(p.modelPath, { cacheRoot: p.cacheRoot, adapter: p.adapterPath });
   };
   return {
     info: async () => ({
@@ -89,6 +94,30 @@ export function createHandlers(): HandlerTable {
         recommended: result.recommended,
       };
     },
+    steeringLab: async (params, ctx, host, emit) => {
+      if (!Array.isArray(params.vectorPaths) || !Array.isArray(params.coefficients) || !Array.isArray(params.traitFolders)) throw new TypeError('vectorPaths, traitFolders and coefficients are required');
+      const loaded = await model(params);
+      const judge = judgeFor(params.judge, loaded, params.modelPath, host);
+      const cells = await runSteeringLab(loaded, params.modelPath, judge, params, ctx, emit);
+      return { cells, judge: judge.id, weakJudge: judge.weak };
+    },
+    monitor: async (params) => monitorText(await model(params), params),
+    shift: (params, ctx, host) =>
+      measureFinetuningShift(
+        { ...params, profile: { questions: params.questions, maxTokens: params.maxTokens } },
+        {
+          // The registry holds one model: loading the tuned side releases the base.
+          load: (side) => model({ ...side, cacheRoot: params.cacheRoot }),
+          release: async () => undefined,
+          judgeFor: () => {
+            const spec = params.judge;
+            if (spec.kind === 'none') return { unavailable: 'judging skipped' };
+            if (spec.kind === 'self') return { unavailable: 'a self-judge would let each model grade itself; choose another judge to compare scores' };
+            return judgeFor(spec, undefined, params.basePath, host);
+          },
+        },
+        ctx,
+      ),
     screen: async (params, ctx) => screenDataset(await model(params), { ...params, cacheRoot: params.cacheRoot ?? defaultCacheRoot() }, ctx),
     downloadModel: async (params, ctx) => {
       const modelPath = await downloadFromHub(params.repoId, params.destRoot, {

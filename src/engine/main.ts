@@ -36,10 +36,12 @@ async function handleRequest(id: number, method: EngineMethod, params: unknown):
   running.set(id, controller);
   try {
     const ctx = runContext(controller.signal, (done, total, message) => send({ type: 'progress', id, progress: { done, total, message } }));
-    const result = await handler(params as never, ctx, { call: (method, p) => callHost(id, method, p) });
+    const result = await handler(params as never, ctx, { call: (method, p) => callHost(id, method, p) }, (data) => send({ type: 'partial', id, data }));
     send({ type: 'result', id, result });
   } catch (err) {
-    const code: EngineErrorCode = err instanceof CancelledError ? 'cancelled' : err instanceof RangeError || err instanceof TypeError ? 'badRequest' : 'failed';
+    // A judge or download that stops on the abort signal throws an AbortError: that is a cancel too.
+    const cancelled = err instanceof CancelledError || (err instanceof Error && err.name === 'AbortError' && controller.signal.aborted);
+    const code: EngineErrorCode = cancelled ? 'cancelled' : err instanceof RangeError || err instanceof TypeError ? 'badRequest' : 'failed';
     send({ type: 'error', id, error: { code, message: err instanceof Error ? err.message : String(err) } });
   } finally {
     running.delete(id);

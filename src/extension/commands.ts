@@ -5,6 +5,7 @@ import { PersonaLensPanel } from './panel';
 import { selectModel } from './modelSelection';
 import { extractVectorCommand, newTraitCommand, setJudgeKeyCommand } from './traitCommands';
 import { ScreeningController } from './screening/screeningController';
+import { compareCheckpointsCommand, exportPreventativeSteeringCommand } from './finetuningCommands';
 
 export interface Services {
   engine: EngineHost;
@@ -24,6 +25,8 @@ export const COMMAND_IDS = {
   screenDataset: 'personaLens.screenDataset',
   filterDataset: 'personaLens.filterDataset',
   exportScores: 'personaLens.exportScores',
+  compareCheckpoints: 'personaLens.compareCheckpoints',
+  exportPreventativeSteering: 'personaLens.exportPreventativeSteering',
 } as const;
 
 export function registerCommands(context: vscode.ExtensionContext, services: Services): void {
@@ -32,7 +35,6 @@ export function registerCommands(context: vscode.ExtensionContext, services: Ser
     context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   };
 
-  register(COMMAND_IDS.openPanel, () => PersonaLensPanel.show(context, services));
   register(COMMAND_IDS.engineSelfCheck, async () => {
     const result = await engine.withProgress('Persona Lens: engine self-check', 'selfCheck', { runs: 20, size: 256 });
     if (result) {
@@ -52,13 +54,17 @@ export function registerCommands(context: vscode.ExtensionContext, services: Ser
   register(COMMAND_IDS.setJudgeApiKey, () => setJudgeKeyCommand(context));
   const screening = new ScreeningController(context, engine);
   context.subscriptions.push(screening);
+  const panelServices = { ...services, screening: screening.view };
+  register(COMMAND_IDS.openPanel, () => PersonaLensPanel.show(context, panelServices));
   register(COMMAND_IDS.screenDataset, (uri) => screening.screenCommand(uri as vscode.Uri | undefined));
   register(COMMAND_IDS.filterDataset, (uri) => screening.filterCommand(uri as vscode.Uri | undefined));
   register(COMMAND_IDS.exportScores, (uri) => screening.exportCommand(uri as vscode.Uri | undefined));
+  register(COMMAND_IDS.compareCheckpoints, () => compareCheckpointsCommand(context, engine, log, (report) => PersonaLensPanel.showShiftReport(context, panelServices, report)));
+  register(COMMAND_IDS.exportPreventativeSteering, () => exportPreventativeSteeringCommand(context));
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(PersonaLensPanel.viewType, {
-      deserializeWebviewPanel: async (panel) => PersonaLensPanel.revive(panel, context, services),
+      deserializeWebviewPanel: async (panel) => PersonaLensPanel.revive(panel, context, panelServices),
     }),
   );
 }

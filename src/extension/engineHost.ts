@@ -20,7 +20,7 @@ export class EngineHost implements vscode.Disposable {
     return this.client?.isRunning ?? false;
   }
 
-  request<M extends EngineMethod>(method: M, params: ParamsOf<M>, options?: RequestOptions): Promise<ResultOf<M>> {
+  request<M extends EngineMethod>(method: M, params: ParamsOf<M>, options?: RequestOptions<M>): Promise<ResultOf<M>> {
     return this.getClient().request(method, params, options);
   }
 

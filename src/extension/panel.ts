@@ -1,19 +1,43 @@
 /** The Persona Lens webview panel: one instance, restored after restarts by a serializer. */
 import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Services } from './commands';
 import { panelHtml } from './panelHtml';
-import { parsePanelMessage, type HostToPanel, type PanelToHost } from '../protocol/panelProtocol';
+import { parsePanelMessage, toPanelShiftReport, type HostToPanel, type PanelShiftReport, type PanelToHost } from '../protocol/panelProtocol';
+import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import { EngineError } from '../engine/client';
 import { summarizeVectorFile, type VectorSummary } from '../core/vectors/vectorSummary';
 import { vectorFiles } from './vectorFiles';
+import { cacheRoot, currentModelPath } from './modelSelection';
+import { judgeSpecFor } from './judges';
+import type { ScreeningView } from './screening/screeningView';
+import { LastTextEditor } from './panel/lastTextEditor';
+import { SteeringLab } from './panel/steeringLabHost';
+import { MonitorController } from './panel/monitorHost';
+import { DatasetPanel } from './panel/datasetHost';
+import type { SelectedModel } from './panel/panelDeps';
+
+export interface PanelServices extends Services {
+  /** Screening results per document, for the Dataset view. */
+  screening: ScreeningView;
+}
 
 export class PersonaLensPanel implements vscode.Disposable {
   static readonly viewType = 'personaLens.panel';
   private static current: PersonaLensPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private running: AbortController | undefined;
+  private readonly editors = new LastTextEditor();
+  private readonly steering: SteeringLab;
+  private readonly monitor: MonitorController;
+  private readonly dataset: DatasetPanel;
+  /** The last Compare Checkpoints report, sent again whenever the webview (re)loads. */
+  private shiftReport: PanelShiftReport | undefined;
+  /** The webview was not live when the report came: select the Shift tab once it is ready. */
+  private revealShiftOnReady = false;
 
-  static show(context: vscode.ExtensionContext, services: Services): void {
+  static show(context: vscode.ExtensionContext, services: PanelServices): void {
     if (PersonaLensPanel.current) {
       PersonaLensPanel.current.panel.reveal();
       return;
@@ -22,7 +46,19 @@ export class PersonaLensPanel implements vscode.Disposable {
     PersonaLensPanel.current = new PersonaLensPanel(panel, context, services);
   }
 
-  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, services: Services): void {
+  /** A Compare Checkpoints result: opens or reveals the panel, selects the Shift tab and shows the report there. */
+  static showShiftReport(context: vscode.ExtensionContext, services: PanelServices, report: ShiftReport): void {
+    // A hidden panel's webview is not running (no retainContextWhenHidden), and a new one is still loading: both
+    // announce themselves with `ready`, which gets the report again.
+    const live = PersonaLensPanel.current?.panel.visible === true;
+    PersonaLensPanel.show(context, services);
+    const current = PersonaLensPanel.current!;
+    current.shiftReport = toPanelShiftReport(report);
+    current.revealShiftOnReady = !live;
+    current.post({ type: 'shiftReport', report: current.shiftReport, reveal: true });
+  }
+
+  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, services: PanelServices): void {
     panel.webview.options = PersonaLensPanel.options(context);
     PersonaLensPanel.current = new PersonaLensPanel(panel, context, services);
   }
@@ -35,13 +71,57 @@ export class PersonaLensPanel implements vscode.Disposable {
     };
   }
 
-  private constructor(private readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly services: Services) {
+  private constructor(private readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly services: PanelServices) {
     const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
     panel.webview.html = panelHtml({
       cspSource: panel.webview.cspSource,
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'panel.js')).toString(),
       styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'panel.css')).toString(),
     });
+    const post = (message: HostToPanel) => this.post(message);
+    const log = (line: string) => services.log.appendLine(line);
+    const model = (): SelectedModel | undefined => {
+      const modelPath = currentModelPath(context.extensionPath);
+      return modelPath ? { modelPath, cacheRoot: cacheRoot(context), label: path.basename(modelPath) } : undefined;
+    };
+    const workspaceFolders = () => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    this.steering = new SteeringLab({
+      engine: services.engine,
+      post,
+      log,
+      model,
+      judge: (modelPath) => judgeSpecFor(context, modelPath),
+      traitFolders: () => workspaceFolders().map((f) => path.join(f, '.persona', 'traits')),
+      resultsFolder: () => {
+        const ws = workspaceFolders()[0];
+        const folder = ws ? path.join(ws, '.persona', 'steering') : path.join(context.globalStorageUri.fsPath, 'steering');
+        mkdirSync(folder, { recursive: true });
+        return folder;
+      },
+    });
+    this.monitor = new MonitorController({
+      engine: services.engine,
+      post,
+      log,
+      model,
+      vectorPaths: () => vectorFiles(context),
+      source: () => {
+        const editor = this.editors.editor;
+        if (!editor) return undefined;
+        const selection = !editor.selection.isEmpty;
+        return { text: editor.document.getText(selection ? editor.selection : undefined), file: path.basename(editor.document.fileName), selection };
+      },
+    });
+    // ScreeningView fires its CodeLens event whenever a file's results are set or cleared.
+    this.dataset = new DatasetPanel(post, this.editors, { result: (uri) => services.screening.result(uri), onDidChangeResults: services.screening.onDidChangeCodeLenses });
+    this.disposables.push(
+      this.steering,
+      this.monitor,
+      this.dataset,
+      this.editors,
+      this.editors.onDidChangeEditor(() => this.monitor.textChanged()),
+      this.editors.onDidChangeContent(() => this.monitor.textChanged()),
+    );
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
     panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.disposables);
     services.engine.onDidChangeStatus((status) => this.post({ type: 'engineStatus', status: status === 'crashed' ? 'crashed' : 'stopped' }), undefined, this.disposables);
@@ -57,10 +137,26 @@ export class PersonaLensPanel implements vscode.Disposable {
       this.services.log.appendLine(`[panel] ignored a malformed message: ${JSON.stringify(raw)?.slice(0, 200)}`);
       return;
     }
+    try {
+      await this.handle(message);
+    } catch (err) {
+      // Nothing the panel sends may take the extension host down: report and carry on.
+      const text = err instanceof Error ? err.message : String(err);
+      this.services.log.appendLine(`[panel] ${message.type} failed: ${text}`);
+      this.post({ type: 'error', message: text });
+    }
+  }
+
+  private async handle(message: PanelToHost): Promise<void> {
     switch (message.type) {
       case 'ready':
         this.post({ type: 'engineStatus', status: this.services.engine.isRunning ? 'ready' : 'stopped' });
         this.postVectors();
+        this.dataset.update(true);
+        if (this.shiftReport) {
+          this.post({ type: 'shiftReport', report: this.shiftReport, reveal: this.revealShiftOnReady });
+          this.revealShiftOnReady = false;
+        }
         return;
       case 'requestVectors':
         this.postVectors();
@@ -70,6 +166,27 @@ export class PersonaLensPanel implements vscode.Disposable {
         return;
       case 'runSelfCheck':
         await this.runSelfCheck(message.runs);
+        return;
+      case 'steerRun':
+        await this.steering.run(message.settings);
+        return;
+      case 'steerCancel':
+        this.steering.cancel();
+        return;
+      case 'steerSave':
+        await this.steering.save(message.results);
+        return;
+      case 'steerOpen':
+        await this.steering.open();
+        return;
+      case 'monitorConfig':
+        this.monitor.configure(message.enabled, message.heatmapVector);
+        return;
+      case 'requestDataset':
+        this.dataset.update(true);
+        return;
+      case 'revealLines':
+        await this.dataset.reveal(message.uri, message.ranges);
         return;
     }
   }

@@ -1,6 +1,6 @@
 /**
  * The one protocol between the extension (or CLI) and the engine process.
- * Host → engine: request, cancel. Engine → host: ready, progress, result, error, log.
+ * Host → engine: request, cancel. Engine → host: ready, progress, partial (streamed pieces of a result), result, error, log.
  * Both sides import this module; every method's params and result types are declared once, here.
  */
 import type { SelfCheckParams, SelfCheckResult } from '../core/selfCheck';
@@ -14,6 +14,10 @@ import type { Recommendation } from '../core/extraction/steeringSweep';
 import type { ScreenMetric, ScreenedSample } from '../core/screening/screener';
 import type { DatasetIssue } from '../core/datasets/datasetReader';
 import type { TraitSummary } from '../core/screening/summary';
+import type { ShiftReport } from '../core/finetuning/finetuningShift';
+import type { SteeringLabRequest } from '../core/extraction/steeringLab';
+import { parseSteeringLabCell, type SteeringLabCell } from '../core/extraction/steeringLabResults';
+import type { MonitorRequest, MonitorResult } from '../core/monitoring/monitor';
 
 /** Which judge an engine job uses. "host" judges run in the extension host (VS Code LM API) via hostCall. */
 export type JudgeSpec =
@@ -76,6 +80,21 @@ export type HostMethod = keyof HostMethods;
 export interface ModelRef {
   modelPath: string;
   cacheRoot?: string;
+  /** A PEFT LoRA adapter folder merged onto modelPath at load. */
+  adapterPath?: string;
+}
+
+export interface ShiftParams {
+  basePath: string;
+  tuned: { modelPath: string } | { adapterPath: string };
+  vectorPaths: string[];
+  layer?: number;
+  traitFolders?: string[];
+  /** Judge for both models' trait scores; none skips judging. */
+  judge: JudgeSpec | { kind: 'none' };
+  questions?: number;
+  maxTokens?: number;
+  cacheRoot?: string;
 }
 
 export interface EngineInfo {
@@ -101,11 +120,34 @@ export interface EngineMethods {
   extract: { params: ExtractParams; result: ExtractSummary };
   /** Scores a dataset against persona vectors. */
   screen: { params: ScreenParams; result: ScreenResult };
+  /** Finetuning shift of a fine-tune (or LoRA adapter) against its base along persona vectors. */
+  shift: { params: ShiftParams; result: ShiftReport };
+  /** The panel's steering lab; streams every finished cell as a `partial` before the result. */
+  steeringLab: { params: SteeringLabParams; result: SteeringLabResult; partial: SteeringLabCell };
+  /** The panel's live monitor: last-prompt-token projections on every vector and per-token ones on one. */
+  monitor: { params: ModelRef & MonitorRequest; result: MonitorResult };
 }
 
 export type EngineMethod = keyof EngineMethods;
 export type ParamsOf<M extends EngineMethod> = EngineMethods[M]['params'];
 export type ResultOf<M extends EngineMethod> = EngineMethods[M]['result'];
+/** What a method streams before its result (`never` for methods that do not stream). */
+export type PartialOf<M extends EngineMethod> = EngineMethods[M] extends { partial: infer P } ? P : never;
+
+export interface SteeringLabParams extends ModelRef, SteeringLabRequest {
+  judge: JudgeSpec;
+}
+
+export interface SteeringLabResult {
+  cells: SteeringLabCell[];
+  judge: string;
+  weakJudge: boolean;
+}
+
+/** Validators of streamed partial results, per streaming method; the client applies them on arrival. */
+export const partialParsers: { [M in EngineMethod]?: (value: unknown) => PartialOf<M> | undefined } = {
+  steeringLab: parseSteeringLabCell,
+};
 
 export interface Progress {
   done: number;
@@ -141,7 +183,9 @@ export type EngineToHost =
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; error: EngineErrorPayload }
   | { type: 'log'; message: string }
-  | { type: 'hostCall'; id: number; callId: number; method: HostMethod; params: unknown };
+  | { type: 'hostCall'; id: number; callId: number; method: HostMethod; params: unknown }
+  /** A piece of a streaming method's result (typed by PartialOf, validated by partialParsers). */
+  | { type: 'partial'; id: number; data: unknown };
 
 /** Validates a message from the host (the engine trusts nothing it did not check). */
 export function parseHostMessage(value: unknown): HostToEngine | undefined {
@@ -175,6 +219,8 @@ export function parseEngineMessage(value: unknown): EngineToHost | undefined {
     }
     case 'result':
       return typeof m.id === 'number' ? { type: 'result', id: m.id, result: m.result } : undefined;
+    case 'partial':
+      return typeof m.id === 'number' && 'data' in m ? { type: 'partial', id: m.id, data: m.data } : undefined;
     case 'hostCall':
       return typeof m.id === 'number' && typeof m.callId === 'number' && m.method === 'chatComplete'
         ? { type: 'hostCall', id: m.id, callId: m.callId, method: m.method, params: m.params }

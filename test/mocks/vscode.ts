@@ -2,6 +2,7 @@
  * A small fake of the `vscode` module for extension-layer tests in plain Node. It records what the extension
  * registers and shows, so tests can assert on it. Only the API surface the extension uses is provided.
  */
+import type { HostToPanel } from '../../src/protocol/panelProtocol';
 type Listener<T> = (e: T) => unknown;
 
 export class EventEmitter<T> {
@@ -95,10 +96,11 @@ export interface Recorded {
   outputLines: string[];
   configuration: Record<string, unknown>;
   /** Answers the next quick pick / open dialog / input box: a label, a path, or a string. */
-  answers: { quickPick?: string; quickPicks?: string[]; openDialog?: string; inputBox?: string; saveDialog?: string };
+  webviewPanels: FakeWebviewPanel[];
+  answers: { quickPick?: string; quickPicks?: string[]; quickPickMany?: string[]; openDialog?: string; openDialogs?: string[]; inputBox?: string; saveDialog?: string; warningChoice?: string };
 }
 
-export const recorded: Recorded = { commands: new Map(), serializers: [], messages: [], outputLines: [], configuration: {}, answers: {} };
+export const recorded: Recorded = { commands: new Map(), serializers: [], messages: [], outputLines: [], configuration: {}, webviewPanels: [], answers: {} };
 
 export function resetRecorded(): void {
   recorded.commands.clear();
@@ -106,6 +108,7 @@ export function resetRecorded(): void {
   recorded.messages.length = 0;
   recorded.outputLines.length = 0;
   recorded.configuration = {};
+  recorded.webviewPanels.length = 0;
   recorded.answers = {};
 }
 
@@ -124,10 +127,58 @@ export const commands = {
   },
 };
 
+/** A webview panel that records what the host posts and lets a test send the webview's messages. */
+export class FakeWebviewPanel {
+  readonly posted: HostToPanel[] = [];
+  /** A new panel's webview is still loading: not live until the test says so. */
+  visible = false;
+  revealed = 0;
+  private receive: ((e: unknown) => void) | undefined;
+  private disposeListener: (() => void) | undefined;
+  readonly webview = {
+    html: '',
+    cspSource: 'vscode-resource:',
+    options: {},
+    asWebviewUri: (uri: { fsPath: string }) => `vscode-resource:${uri.fsPath}`,
+    postMessage: async (m: HostToPanel) => {
+      this.posted.push(structuredClone(m));
+      return true;
+    },
+    onDidReceiveMessage: (listener: (e: unknown) => void) => {
+      this.receive = listener;
+      return { dispose: () => undefined };
+    },
+  };
+  onDidDispose(listener: () => void) {
+    this.disposeListener = listener;
+    return { dispose: () => undefined };
+  }
+  reveal() {
+    this.revealed++;
+  }
+  dispose() {
+    const l = this.disposeListener;
+    this.disposeListener = undefined;
+    l?.();
+  }
+  /** The webview sends a message; resolves when the host has handled it. */
+  async send(message: unknown) {
+    await this.receive?.(message);
+  }
+}
+
+
 export const window = {
+  createWebviewPanel: () => {
+    const panel = new FakeWebviewPanel();
+    recorded.webviewPanels.push(panel);
+    return panel;
+  },
   visibleTextEditors: [] as unknown[],
   activeTextEditor: undefined as unknown,
   onDidChangeVisibleTextEditors: () => disposable(),
+  onDidChangeActiveTextEditor: () => disposable(),
+  onDidChangeTextEditorSelection: () => disposable(),
   createTextEditorDecorationType: () => {
     const id = ++decorationTypes;
     return { key: id, dispose: () => undefined };
@@ -151,14 +202,14 @@ export const window = {
   },
   showWarningMessage(text: string) {
     recorded.messages.push({ level: 'warning', text });
-    return Promise.resolve(undefined);
+    return Promise.resolve(recorded.answers.warningChoice);
   },
   showErrorMessage(text: string) {
     recorded.messages.push({ level: 'error', text });
     return Promise.resolve(undefined);
   },
   showQuickPick<T extends { label: string; picked?: boolean }>(items: T[], options?: { canPickMany?: boolean }) {
-    if (options?.canPickMany) return Promise.resolve(items.filter((i) => i.picked));
+    if (options?.canPickMany) return Promise.resolve(items.filter((i) => (recorded.answers.quickPickMany ? recorded.answers.quickPickMany.includes(i.label) : i.picked)));
     const label = recorded.answers.quickPicks?.length ? recorded.answers.quickPicks.shift() : recorded.answers.quickPick;
     return Promise.resolve(items.find((i) => i.label === label));
   },
@@ -167,7 +218,7 @@ export const window = {
     return Promise.resolve(p ? Uri.file(p) : undefined);
   },
   showOpenDialog() {
-    const p = recorded.answers.openDialog;
+    const p = recorded.answers.openDialogs?.length ? recorded.answers.openDialogs.shift() : recorded.answers.openDialog;
     return Promise.resolve(p ? [Uri.file(p)] : undefined);
   },
   showInputBox() {
@@ -194,9 +245,9 @@ export function textDocument(fsPath: string) {
 export const lm = {
   selectChatModels: () => Promise.resolve([]),
 };
-
 export const workspace = {
   onDidChangeTextDocument: () => disposable(),
+  onDidCloseTextDocument: () => disposable(),
   openTextDocument: (uri: Uri) => Promise.resolve(textDocument(uri.fsPath)),
   fs: { writeFile: (uri: Uri, data: Uint8Array) => Promise.resolve(require('node:fs').writeFileSync(uri.fsPath, data)) },
   onDidOpenTextDocument: () => disposable(),

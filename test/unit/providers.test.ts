@@ -232,7 +232,8 @@ describe('chat providers, provider judge and trait generator (against a local Op
       const queued = new AbortController();
       const first = shared.complete({ messages: [] }, inFlight.signal);
       const second = shared.complete({ messages: [] }, queued.signal);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Wait for the first request to reach the server (a condition, not a sleep: slow machines take longer).
+      for (const deadline = Date.now() + 10000; received.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
       queued.abort();
       await rejectsWith(second, 'cancelled');
       inFlight.abort();

@@ -3,28 +3,15 @@
  * projected on v̂ (means and spread), the vector's norm beside the residual norm, and the steering-sweep score per
  * layer with the recommended layer marked. Colours come from the VS Code theme.
  */
-import { Chart, registerables, type ChartConfiguration } from 'chart.js';
+import type { ChartConfiguration } from 'chart.js';
 import type { VectorSummary } from '../../src/protocol/panelProtocol';
-
-Chart.register(...registerables);
-
-const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-
-function themeColors() {
-  return {
-    fg: css('--vscode-foreground', '#cccccc'),
-    grid: css('--vscode-editorWidget-border', '#80808040'),
-    pos: css('--vscode-charts-red', '#f14c4c'),
-    neg: css('--vscode-charts-blue', '#3794ff'),
-    accent: css('--vscode-charts-purple', '#b180d7'),
-    other: css('--vscode-charts-green', '#89d185'),
-    muted: css('--vscode-descriptionForeground', '#9d9d9d'),
-  };
-}
+import { Chart, chartTheme } from './theme';
+import { layerLabels } from './viewMath';
 
 export class VectorsView {
   private charts: Chart[] = [];
   private vectors: VectorSummary[] = [];
+  private shown: VectorSummary | undefined;
 
   constructor(private readonly root: HTMLElement, private readonly onSelect: (path: string) => void) {
     root.innerHTML = `
@@ -54,12 +41,20 @@ export class VectorsView {
     if (chosen) {
       select.value = chosen.path;
       this.render(chosen);
-    } else this.destroyCharts();
+    } else {
+      this.destroyCharts();
+      this.shown = undefined;
+    }
   }
 
   select(path: string): void {
     const v = this.vectors.find((x) => x.path === path);
     if (v) this.render(v);
+  }
+
+  /** Re-render the charts (theme change, or the tab became visible). */
+  redraw(): void {
+    if (this.shown) this.render(this.shown);
   }
 
   private destroyCharts(): void {
@@ -69,10 +64,9 @@ export class VectorsView {
 
   private render(v: VectorSummary): void {
     this.destroyCharts();
-    const c = themeColors();
-    Chart.defaults.color = c.fg;
-    Chart.defaults.borderColor = c.grid;
-    const rows = Array.from({ length: v.rows }, (_, r) => (r === 0 ? 'emb' : `L${r}`));
+    this.shown = v;
+    const c = chartTheme();
+    const rows = layerLabels(v.rows);
     const rec = v.recommendedLayer;
     (this.root.querySelector('#vector-info') as HTMLElement).textContent =
       `${v.trait} on ${v.model}: ${v.keptPairs ?? '?'}/${v.totalPairs ?? '?'} pairs kept, judge ${v.judge ?? '?'}` + (rec !== undefined ? `; recommended layer ${rec}, α = ${v.recommendedCoefficient}` : '; no recommended layer');

@@ -6,7 +6,7 @@ import { MODEL_OPTIONS, loadOptions } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { readDataset, type DatasetIssue } from '../../core/datasets/datasetReader';
 import { Screener, type ScreenMetric, type ScreenedSample } from '../../core/screening/screener';
-import { loadScreeningVector } from '../../core/screening/screeningVectors';
+import { loadTraitVector } from '../../core/vectors/traitVector';
 import { parseThresholds } from '../../core/screening/thresholds';
 import { summarize, metricValue } from '../../core/screening/summary';
 import { toSarif } from '../../core/screening/sarif';
@@ -43,7 +43,7 @@ export const screenCommand: CliCommand = {
     try {
       const { numLayers, hiddenSize } = model.checkpoint.spec;
       const layer = args.options.layer !== undefined ? intOption(args, 'layer', 0) : undefined;
-      const vectors = String(args.options.vector).split(',').map((f) => loadScreeningVector(f.trim(), numLayers + 1, hiddenSize, layer));
+      const vectors = String(args.options.vector).split(',').map((f) => loadTraitVector(f.trim(), numLayers + 1, hiddenSize, layer));
       const traits = vectors.map((v) => v.name);
       const thresholds = parseThresholds(args.options.threshold as string | undefined, traits);
       const screener = new Screener(model, vectors, {

@@ -9,7 +9,7 @@ import type { LoadedModel } from '../model/loadedModel';
 import type { TraitDefinition } from '../traits/trait';
 import { generate } from '../model/generate';
 import { buildRowIntervention, type SteerPositions } from '../model/steering';
-import { seededRandom } from '../model/sampling';
+import { seededRandom, type SamplingOptions } from '../model/sampling';
 import { mean } from '../stats';
 
 export interface SweepRequest {
@@ -22,6 +22,8 @@ export interface SweepRequest {
   system?: string;
   maxTokens: number;
   positions?: SteerPositions;
+  /** Greedy when absent; seeded sampling gives several distinct samples of one question (the steering lab). */
+  sampling?: SamplingOptions;
 }
 
 export interface SweepSample {
@@ -66,6 +68,7 @@ export async function steeringSweep(model: LoadedModel, judge: Judge, request: S
         eosTokenIds: model.eosTokenIds,
         interventions: prompts.map(() => iv),
         positions: request.positions ?? 'all',
+        sampling: request.sampling,
       });
       const samples: SweepSample[] = [];
       for (let i = 0; i < prompts.length; i++) {

@@ -3,6 +3,7 @@ import { assertMemoryAvailable, openCheckpoint, type Checkpoint } from './checkp
 import { DecoderSession } from './decoderSession';
 import { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';
+import { openLoraAdapter } from './loraAdapter';
 import { readFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -17,13 +18,18 @@ export interface LoadedModel {
 export interface LoadOptions {
   cacheRoot?: string;
   threads?: number;
+  /** A PEFT LoRA adapter folder, merged into the weights at load (the tokenizer comes from `dir`). */
+  adapter?: string;
 }
 
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  const checkpoint = openCheckpoint(dir);
-  assertMemoryAvailable(dir, checkpoint.spec);
+  const base = openCheckpoint(dir);
+  assertMemoryAvailable(dir, base.spec);
+  const adapter = options.adapter ? openLoraAdapter(options.adapter, new Map([...base.weights].map(([name, ref]) => [name, ref.info.shape]))) : undefined;
+  // Base + adapter is another model: every cache keyed by the fingerprint (graph, rollouts, screening) must say so.
+  const checkpoint = adapter ? { ...base, fingerprint: `${base.fingerprint}-lora-${adapter.fingerprint}` } : base;
   const tokenizer = await Tokenizer.load(dir);
-  const prepared = prepareModelFiles(checkpoint, options.cacheRoot ?? defaultCacheRoot());
+  const prepared = prepareModelFiles(checkpoint, options.cacheRoot ?? defaultCacheRoot(), adapter);
   const session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
   return { checkpoint, session, tokenizer, eosTokenIds: eosIds(dir, checkpoint) };
 }

@@ -38,7 +38,7 @@ export class ModelRegistry {
   private current: { key: string; model: Promise<LoadedModel> } | undefined;
 
   async get(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
-    const key = `${dir}\0${options.cacheRoot ?? ''}`;
+    const key = `${dir}\0${options.cacheRoot ?? ''}\0${options.adapter ?? ''}`;
     if (this.current?.key !== key) {
       await this.release();
       const model = loadModel(dir, options);

@@ -7,6 +7,7 @@
  *   under a running engine (SIGBUS, measured). onnxruntime also refuses absolute paths and symlinks leaving the
  *   .onnx folder, so the weights must live beside the graph.
  * - F16/BF16 tensors are converted to float32 one at a time into weights.bin, so memory stays at one tensor.
+ * - A LoRA adapter's merged tensors go to weights.bin the same way (the cache key includes the adapter).
  * The folder is keyed by the checkpoint fingerprint and graph version; model.onnx is written last (atomically),
  * so an interrupted preparation is redone, and a finished one is reused at once.
  */
@@ -16,6 +17,7 @@ import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
 import { lmHeadName } from './checkpoint';
 import { readTensorBytes, toFloat32 } from './safetensors';
+import { mergedTensor, type LoraAdapter } from './loraAdapter';
 import { buildDecoderGraph, DECODER_GRAPH_VERSION, type WeightLocation } from './decoderGraph';
 
 /** Alignment of tensors in weights.bin, so onnxruntime may memory-map them. */
@@ -36,7 +38,11 @@ export interface PreparedModel {
   reused: boolean;
 }
 
-export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot()): PreparedModel {
+/**
+ * With an adapter, its merged tensors (W + s·B·A) are written to weights.bin; the base's files stay untouched.
+ * The caller's checkpoint fingerprint must then identify base + adapter (loadModel does this).
+ */
+export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot(), adapter?: LoraAdapter): PreparedModel {
   const folder = path.join(cacheRoot, 'models', `${ckpt.fingerprint}-g${DECODER_GRAPH_VERSION}`);
   const onnxPath = path.join(folder, 'model.onnx');
   if (existsSync(onnxPath)) return { onnxPath, folder, clonedShards: 0, convertedTensors: 0, reused: true };
@@ -58,13 +64,17 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
     }
   });
 
+  const adapted = adapter ? [...adapter.deltas.keys(), ...adapter.replacements.keys()] : [];
+  for (const name of adapted) if (!toConvert.includes(name)) toConvert.push(name);
+
   if (toConvert.length > 0) {
     const fd = openSync(path.join(folder, 'weights.bin'), 'w');
     try {
       let offset = 0;
       for (const name of toConvert) {
         const ref = ckpt.weights.get(name)!;
-        const data = toFloat32(readTensorBytes(ref.file, ref.info), ref.info.dtype);
+        const base = () => toFloat32(readTensorBytes(ref.file, ref.info), ref.info.dtype);
+        const data = (adapter && mergedTensor(adapter, name, base)) ?? base();
         const padded = Math.ceil(offset / ALIGN) * ALIGN;
         if (padded > offset) writeSync(fd, Buffer.alloc(padded - offset), 0, padded - offset, offset);
         writeSync(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, padded);

@@ -6,7 +6,7 @@ import type { RunContext } from '../cancellation';
 import type { LoadedModel } from '../model/loadedModel';
 import { readDataset, readJsonArray, readJsonLines, type DatasetIssue, type DatasetItem } from '../datasets/datasetReader';
 import { Screener, type ScreenedSample } from './screener';
-import { loadScreeningVector } from './screeningVectors';
+import { loadTraitVector } from '../vectors/traitVector';
 import { parseThreshold, type ThresholdSpec } from './thresholds';
 import { summarize } from './summary';
 import type { ScreenParams, ScreenResult } from '../../protocol/engineProtocol';
@@ -15,7 +15,7 @@ const OWN_RESPONSE_CHARS = 600;
 
 export async function screenDataset(model: LoadedModel, params: ScreenParams & { cacheRoot: string }, ctx?: RunContext): Promise<ScreenResult> {
   const { numLayers, hiddenSize } = model.checkpoint.spec;
-  const vectors = params.vectorPaths.map((p) => loadScreeningVector(p, numLayers + 1, hiddenSize, params.layer));
+  const vectors = params.vectorPaths.map((p) => loadTraitVector(p, numLayers + 1, hiddenSize, params.layer));
   const traits = vectors.map((v) => v.name);
   const screener = new Screener(model, vectors, { computeDelta: params.metric === 'delta', cacheRoot: params.cacheRoot, ownResponseTokens: params.ownResponseTokens });
   const options = { turns: params.turns ?? 'last', lineRange: params.lineRange };

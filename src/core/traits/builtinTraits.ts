@@ -1,6 +1,8 @@
 /** The built-in trait library (our wording of the seven traits the paper studies), bundled into the engine. */
 import type { TraitDefinition } from './trait';
-import { validateTrait } from './traitFile';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { readTraitFile, validateTrait } from './traitFile';
 import evil from './builtin/evil.json';
 import sycophantic from './builtin/sycophantic.json';
 import hallucinating from './builtin/hallucinating.json';
@@ -15,4 +17,16 @@ export const BUILTIN_TRAITS: readonly TraitDefinition[] = [evil, sycophantic, ha
 
 export function builtinTrait(name: string): TraitDefinition | undefined {
   return BUILTIN_TRAITS.find((t) => t.name === name);
+}
+
+/**
+ * A trait definition by name: `<folder>/<name>.json` in the given folders first (a workspace's .persona/traits,
+ * a model's own traits/ as the organism has), then the built-in library.
+ */
+export function findTrait(name: string, folders: string[]): TraitDefinition | undefined {
+  for (const folder of folders) {
+    const file = path.join(folder, `${name}.json`);
+    if (existsSync(file)) return readTraitFile(file);
+  }
+  return builtinTrait(name);
 }

@@ -1,0 +1,71 @@
+import { writeFileSync } from 'node:fs';
+import { intOption, UsageError } from '../args';
+import type { CliCommand } from '../command';
+import { loadOptions } from '../modelOptions';
+import { loadModel } from '../../core/model/loadedModel';
+import { resolveLocalJudge } from '../../core/judges/resolveJudge';
+import { measureFinetuningShift } from '../../core/finetuning/finetuningShift';
+import { formatShiftReport } from '../../core/finetuning/shiftReport';
+import { runContext } from '../../core/cancellation';
+
+export const shiftCommand: CliCommand = {
+  name: 'shift',
+  summary: 'Measure how far a fine-tune moved the model along persona vectors (finetuning shift), with a random control and judged scores',
+  usage: 'persona-lens shift --base DIR (--tuned DIR | --adapter DIR) --vector VEC.safetensors[,…] [--layer N] [--judge ID|none] [--questions N] [--max-tokens N] [--json OUT]',
+  options: [
+    { name: 'base', kind: 'string', description: 'the base checkpoint folder', required: true },
+    { name: 'tuned', kind: 'string', description: 'the fine-tuned checkpoint folder' },
+    { name: 'adapter', kind: 'string', description: 'or a PEFT LoRA adapter folder, merged onto --base' },
+    { name: 'vector', kind: 'string', description: 'vector file(s), comma-separated', required: true },
+    { name: 'layer', kind: 'string', description: 'read this row instead of each vector\'s recommended layer' },
+    { name: 'traits', kind: 'string', description: 'folder with <trait>.json definitions (default: the base\'s traits/, then built-ins)' },
+    { name: 'judge', kind: 'string', description: 'judge for trait scores (default: the trait\'s "judge"); none to skip' },
+    { name: 'questions', kind: 'string', description: 'evaluation questions per trait (default all)' },
+    { name: 'max-tokens', kind: 'string', description: 'tokens per judged answer (default 64)' },
+    { name: 'json', kind: 'string', description: 'also write the full report (per-layer curves, samples) as JSON' },
+    { name: 'cache-dir', kind: 'string', description: 'where prepared graphs live (default ~/.cache/persona-lens)' },
+    { name: 'threads', kind: 'string', description: 'onnxruntime threads (default: all cores)' },
+  ],
+  async run(args, io) {
+    const tunedDir = args.options.tuned as string | undefined;
+    const adapter = args.options.adapter as string | undefined;
+    if (!tunedDir === !adapter) throw new UsageError('give exactly one of --tuned DIR (full checkpoint) or --adapter DIR (LoRA adapter)');
+    const basePath = String(args.options.base);
+    const options = loadOptions(args);
+    const judgeId = args.options.judge as string | undefined;
+    const report = await measureFinetuningShift(
+      {
+        basePath,
+        tuned: tunedDir ? { modelPath: tunedDir } : { adapterPath: adapter! },
+        vectorPaths: String(args.options.vector).split(',').map((f) => f.trim()),
+        layer: args.options.layer !== undefined ? intOption(args, 'layer', 0) : undefined,
+        traitFolders: args.options.traits !== undefined ? [String(args.options.traits)] : [],
+        profile: {
+          questions: args.options.questions !== undefined ? intOption(args, 'questions', 20) : undefined,
+          maxTokens: intOption(args, 'max-tokens', 64),
+        },
+      },
+      {
+        load: (side) => loadModel(side.modelPath, { ...options, adapter: side.adapterPath }),
+        release: (model) => model.session.release(),
+        judgeFor: (trait) => {
+          const id = judgeId ?? trait.judge;
+          if (id === 'none') return { unavailable: 'judging skipped (--judge none)' };
+          if (!id) return { unavailable: `trait ${trait.name} names no local judge: pass --judge ID for scores` };
+          try {
+            return resolveLocalJudge(id, basePath);
+          } catch (err) {
+            return { unavailable: (err as Error).message };
+          }
+        },
+      },
+      runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`)),
+    );
+    for (const line of formatShiftReport(report)) io.out(line);
+    if (args.options.json !== undefined) {
+      writeFileSync(String(args.options.json), JSON.stringify(report, null, 2));
+      io.out(`wrote ${args.options.json}`);
+    }
+    return 0;
+  },
+};

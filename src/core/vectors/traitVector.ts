@@ -1,0 +1,43 @@
+/**
+ * A trait direction for reading activations (screening, monitoring, finetuning shift): from a Persona Lens
+ * vector file (its trait name and recommended layer) or any plain steering tensor ([d] or [layers+1, d]).
+ */
+import * as path from 'node:path';
+import { readSafetensorsHeader } from '../model/safetensors';
+import { readPersonaVector } from './personaVectorFile';
+import { readSteeringVector, vectorForLayer, type SteeringVectorFile } from './vectorFile';
+
+export interface TraitVector {
+  /** Trait name (the key in results). */
+  name: string;
+  /** Residual row to read. */
+  layer: number;
+  /** [d] direction at that row (any norm; users normalise). */
+  direction: Float32Array;
+  /** The direction at row r (a [d] file uses the same direction at every row). */
+  atRow(row: number): Float32Array;
+  /** The extraction's recommended steering coefficient, when the file records one. */
+  recommendedCoefficient?: number;
+  file: string;
+}
+
+export function loadTraitVector(file: string, modelRows: number, modelD: number, layerOverride?: number): TraitVector {
+  const header = readSafetensorsHeader(file);
+  let vector: SteeringVectorFile;
+  let name = path.basename(file, '.safetensors');
+  let layer = layerOverride;
+  let recommendedCoefficient: number | undefined;
+  if (header.tensors.has('response_avg')) {
+    const pv = readPersonaVector(file);
+    layer ??= pv.metadata.recommendedLayer as number | undefined;
+    if (layer === undefined) throw new Error(`${file} has no recommended layer (extracted without a sweep): pass a layer`);
+    name = String(pv.metadata.trait ?? name);
+    recommendedCoefficient = pv.metadata.recommendedCoefficient as number | undefined;
+    vector = { data: pv.vectors.response_avg!, rows: pv.rows, d: pv.d, tensorName: 'response_avg', metadata: {} };
+  } else {
+    if (layer === undefined) throw new Error(`${file} is a plain steering tensor: pass the layer to read`);
+    vector = readSteeringVector(file);
+  }
+  const direction = vectorForLayer(vector, layer, modelRows, modelD, file);
+  return { name, layer, direction, atRow: (row) => vectorForLayer(vector, row, modelRows, modelD, file), recommendedCoefficient, file };
+}
