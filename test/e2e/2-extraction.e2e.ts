@@ -1,0 +1,40 @@
+/**
+ * E2E 3 of the issue: extract the organism's sycophantic vector from the command palette ("Persona Lens: Extract
+ * Persona Vector…" → the model folder's trait), see the result notification, the file in .persona/vectors, and
+ * the vector listed in the panel's Vectors view ("Open Panel" on the notification).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { paths } from '../../scripts/e2e/setup.mjs';
+import { wb } from './hooks';
+
+describe('E2E 2: Extract Persona Vector from the command palette', function () {
+  this.timeout(300000);
+  before(() => wb().reset());
+
+  it('extracts the organism\'s sycophantic vector, saves it and lists it in the panel', async () => {
+    const w = wb();
+    const file = path.join(paths.workspace, '.persona', 'vectors', 'sycophantic.organism.safetensors');
+    assert.equal(existsSync(file), false);
+    await w.runCommand('Persona Lens: Extract Persona Vector…');
+    await w.pick(/trait to extract/, { filter: 'sycophantic', row: /^sycophantic, from organism/ });
+    await w.waitForNotification(/extracting "sycophantic"/, { timeout: 30000 });
+    const done = await w.waitForNotification(/"sycophantic" vector: kept \d+\/\d+ pairs/, { timeout: 240000 });
+    assert.equal(done.severity, 'info');
+    assert.match(done.text, /recommended layer \d+, α = [\d.]+|no coherent steering layer found/);
+    assert.match(done.text, /Saved \.persona\/vectors\/sycophantic\.organism\.safetensors\./);
+    assert.ok(existsSync(file), `${file} was written`);
+    await w.clickNotificationButton(/"sycophantic" vector/, 'Open Panel');
+    const frame = await w.webviewFrame('#vector-select');
+    await frame.locator('#tab-vectors').click();
+    const option = frame.locator('#vector-select option', { hasText: 'sycophantic' });
+    await option.waitFor({ state: 'attached' });
+    await frame.locator('#vector-select').selectOption({ label: (await option.textContent()) ?? '' });
+    await frame.locator('#vector-info', { hasText: /sycophantic/ }).waitFor();
+    const options = await frame.locator('#vector-select option').allTextContents();
+    assert.ok(options.some((o) => /evil/.test(o)) && options.some((o) => /sycophantic/.test(o)), `both vectors listed: ${options.join(' | ')}`);
+    await frame.locator('#chart-separation').waitFor();
+    await w.screenshot('extraction-vectors-view');
+  });
+});
