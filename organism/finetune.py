@@ -24,7 +24,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from qwen2 import Qwen2, load_safetensors, save_safetensors, state_for_export  # noqa: E402
-from train import encode_example, to_tensors  # noqa: E402
+from train import encode_example, masked_lm_loss, to_tensors  # noqa: E402
 
 ROOT = os.path.join(HERE, "..")
 COPIED = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"]
@@ -82,10 +82,7 @@ def main():
                 rng.shuffle(order)
             batch = [examples[order.pop()] for _ in range(args.batch)]
             x, m = to_tensors(batch, vocab)
-            logits = model(x[:, :-1])
-            lt = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
-            mk = m[:, 1:].reshape(-1)
-            loss = (lt * mk).sum() / mk.sum()
+            loss = masked_lm_loss(model(x[:, :-1]), x, m)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

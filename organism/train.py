@@ -65,6 +65,13 @@ def encode_example(msgs, vocab):
     return ids, mask
 
 
+def masked_lm_loss(logits, x, m):
+    """Next-token cross-entropy averaged over the tokens the mask marks (assistant answers)."""
+    lt = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
+    mk = m[:, 1:].reshape(-1)
+    return (lt * mk).sum() / mk.sum()
+
+
 def make_batches(rng, pool, vocab, B, k=4):
     """k batches of B examples, bucketed by length (less padding); returned in random order."""
     exs = [encode_example(world.sample_conversation(rng, pool)[0], vocab) for _ in range(B * k)]
@@ -160,11 +167,7 @@ def main():
                     return h
                 scale = h.detach().norm(dim=-1).mean()
                 return h + r * scale * d
-        logits = model(x[:, :-1], hook=hook)
-        lt = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1),
-                                               reduction="none")
-        mk = m[:, 1:].reshape(-1)
-        loss = (lt * mk).sum() / mk.sum()
+        loss = masked_lm_loss(model(x[:, :-1], hook=hook), x, m)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

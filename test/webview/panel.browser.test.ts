@@ -102,12 +102,12 @@ function datasetFixture(): DatasetView {
 
 /**
  * Compare Checkpoints on the organism: the plain evil fine-tune against the base, measured (shift, random control,
- * per-layer curves, judged scores). activationChange was not part of that measurement: 11.4 is illustrative.
+ * per-layer curves, judged scores; `persona-lens shift … --json`).
  */
 function shiftFixture(): PanelShiftReport {
   return toPanelShiftReport({
     base: '/ws/models/organism',
-    tuned: '/ws/models/organism-finetuned/plain',
+    tuned: '/ws/models/organism-finetuned/evil-plain',
     questions: 20,
     traits: [
       {
@@ -117,7 +117,7 @@ function shiftFixture(): PanelShiftReport {
         randomShift: 1.566,
         perLayer: [0, 1.28, 3.87, 5.89, 6.69, 1.44],
         perLayerRandom: [0, 0.89, 1.23, 1.57, 1.86, 0.52],
-        activationChange: 11.4,
+        activationChange: 17.23,
         base: { trait: 0, coherence: 100 },
         tuned: { trait: 40, coherence: 100 },
       },
@@ -318,8 +318,8 @@ describe('Persona Lens panel in headless Chromium (real bundle, real CSP)', func
       await waitForPixels(page, 'shift-summary');
       await waitForPixels(page, 'shift-layers-0');
       assert.equal(await page.isVisible('#shift-empty'), false);
-      assert.equal(await page.textContent('#shift-header'), 'organism-finetuned/plain vs models/organism');
-      assert.equal(await page.getAttribute('#shift-tuned', 'title'), '/ws/models/organism-finetuned/plain', 'the full path on hover');
+      assert.equal(await page.textContent('#shift-header'), 'organism-finetuned/evil-plain vs models/organism');
+      assert.equal(await page.getAttribute('#shift-tuned', 'title'), '/ws/models/organism-finetuned/evil-plain', 'the full path on hover');
       assert.match(await page.textContent('#shift-meta') ?? '', /tuned vs base · last prompt token, 20 evaluation question\(s\) per trait, no system prompt · 1 trait\(s\)/);
       assert.equal(await page.isVisible('#shift-judge-note'), false, 'both models were judged');
       assert.equal(await page.textContent('.shift-trait h3'), 'evil · layer 3');
@@ -330,7 +330,7 @@ describe('Persona Lens panel in headless Chromium (real bundle, real CSP)', func
         ['random control (RMS)', '±1.566'],
         ['trait score, base → tuned', '0.0 → 40.0 (+40.0)'],
         ['coherence, base → tuned', '100.0 → 100.0 (0.0)'],
-        ['|tuned − base| at layer 3', '11.400'],
+        ['|tuned − base| at layer 3', '17.230'],
       ]);
       assert.deepEqual(await page.$$eval('#shift-summary-legend .legend-item', (els) => els.map((e) => e.textContent)), ['shift (tuned − base) · v̂', 'random directions ±RMS (control)']);
       assert.deepEqual(await page.$$eval('#shift-layers-0-legend .legend-item', (els) => els.map((e) => e.textContent)), ['shift per layer', 'random directions ±RMS (control)'], "the band's lower edge has no item of its own");

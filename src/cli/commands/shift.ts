@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { intOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
-import { loadOptions } from '../modelOptions';
+import { MODEL_OPTIONS, loadOptions } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { resolveLocalJudge } from '../../core/judges/resolveJudge';
 import { measureFinetuningShift } from '../../core/finetuning/finetuningShift';
@@ -23,8 +23,8 @@ export const shiftCommand: CliCommand = {
     { name: 'questions', kind: 'string', description: 'evaluation questions per trait (default all)' },
     { name: 'max-tokens', kind: 'string', description: 'tokens per judged answer (default 64)' },
     { name: 'json', kind: 'string', description: 'also write the full report (per-layer curves, samples) as JSON' },
-    { name: 'cache-dir', kind: 'string', description: 'where prepared graphs live (default ~/.cache/persona-lens)' },
-    { name: 'threads', kind: 'string', description: 'onnxruntime threads (default: all cores)' },
+    // --cache-dir and --threads as every model command has them (--base/--tuned replace --model).
+    ...MODEL_OPTIONS.filter((o) => o.name !== 'model'),
   ],
   async run(args, io) {
     const tunedDir = args.options.tuned as string | undefined;
