@@ -27,3 +27,8 @@ export function runContext(signal?: AbortSignal, onProgress?: (done: number, tot
     signal,
   };
 }
+
+/** The same cancel point without progress: for inner loops (token by token) whose caller reports coarser progress. */
+export function cancelOnly(ctx?: RunContext): RunContext | undefined {
+  return ctx && { checkpoint: () => ctx.checkpoint(), progress: () => undefined, signal: ctx.signal };
+}

@@ -7,7 +7,7 @@ import type { RunContext } from '../core/cancellation';
 import { runSelfCheck } from '../core/selfCheck';
 import { loadOnnxRuntime } from '../core/onnx/runtime';
 import { VERSION } from '../core/version';
-import { ModelRegistry, inspectModel } from '../core/model/modelRegistry';
+import { ModelRegistry, inspectModel, type ModelLease } from '../core/model/modelRegistry';
 import { computeActivations, generateText } from '../core/model/inference';
 import { downloadFromHub } from '../core/model/hub';
 import { extractPersonaVector } from '../core/extraction/extract';
@@ -53,10 +53,13 @@ export type HandlerTable = { [M in EngineMethod]: Handler<M> };
 
 export function createHandlers(): HandlerTable {
   const models = new ModelRegistry();
-  const model = (p: { modelPath: string; cacheRoot?: string; adapterPath?: string }) => {
+  type Ref = { modelPath: string; cacheRoot?: string; adapterPath?: string };
+  const options = (p: Ref) => {
     if (typeof p.modelPath !== 'string' || !p.modelPath) throw new TypeError('modelPath is required');
-    return models.get(p.modelPath, { cacheRoot: p.cacheRoot, adapter: p.adapterPath });
+    return { cacheRoot: p.cacheRoot, adapter: p.adapterPath };
   };
+  /** Every handler that runs a model holds it for the whole request (see ModelRegistry). */
+  const withModel = <T>(p: Ref, fn: (model: LoadedModel) => Promise<T>) => models.use(p.modelPath, options(p), fn);
   return {
     info: async () => ({
       pid: process.pid,
@@ -67,14 +70,13 @@ export function createHandlers(): HandlerTable {
     selfCheck: (params, ctx) => runSelfCheck(params, ctx),
     inspectModel: async (params) => inspectModel(params.modelPath),
     loadModel: async (params) => {
-      await model(params);
+      await withModel(params, async () => undefined);
       return inspectModel(params.modelPath);
     },
-    generate: async (params, ctx) => generateText(await model(params), params, ctx),
-    activations: async (params) => computeActivations(await model(params), params),
-    extract: async (params, ctx, host) => {
+    generate: (params, ctx) => withModel(params, (loaded) => generateText(loaded, params, ctx)),
+    activations: (params) => withModel(params, (loaded) => computeActivations(loaded, params)),
+    extract: (params, ctx, host) => withModel(params, async (loaded) => {
       const trait = validateTrait(params.trait, `trait ${params.trait?.name ?? ''}`);
-      const loaded = await model(params);
       const judge = judgeFor(params.judge, loaded, params.modelPath, host);
       const result = await extractPersonaVector(loaded, trait, judge, { ...params.options, cacheRoot: params.cacheRoot ?? defaultCacheRoot() }, ctx);
       writePersonaVector(params.outPath, result, {
@@ -93,22 +95,27 @@ export function createHandlers(): HandlerTable {
         sweep: result.sweep.map(({ row, coefficient, meanTrait, meanCoherence, relativeStrength }) => ({ row, coefficient, meanTrait, meanCoherence, relativeStrength })),
         recommended: result.recommended,
       };
-    },
+    }),
     steeringLab: async (params, ctx, host, emit) => {
       if (!Array.isArray(params.vectorPaths) || !Array.isArray(params.coefficients) || !Array.isArray(params.traitFolders)) throw new TypeError('vectorPaths, traitFolders and coefficients are required');
-      const loaded = await model(params);
-      const judge = judgeFor(params.judge, loaded, params.modelPath, host);
-      const cells = await runSteeringLab(loaded, params.modelPath, judge, params, ctx, emit);
-      return { cells, judge: judge.id, weakJudge: judge.weak };
+      return withModel(params, async (loaded) => {
+        const judge = judgeFor(params.judge, loaded, params.modelPath, host);
+        const cells = await runSteeringLab(loaded, params.modelPath, judge, params, ctx, emit);
+        return { cells, judge: judge.id, weakJudge: judge.weak };
+      });
     },
-    monitor: async (params) => monitorText(await model(params), params),
-    shift: (params, ctx, host) =>
-      measureFinetuningShift(
+    monitor: (params) => withModel(params, (loaded) => monitorText(loaded, params)),
+    shift: (params, ctx, host) => {
+      const leases = new Map<LoadedModel, ModelLease>();
+      return measureFinetuningShift(
         { ...params, profile: { questions: params.questions, maxTokens: params.maxTokens } },
         {
-          // The registry holds one model: loading the tuned side releases the base.
-          load: (side) => model({ ...side, cacheRoot: params.cacheRoot }),
-          release: async () => undefined,
+          load: async (side) => {
+            const lease = await models.acquire(side.modelPath, options({ ...side, cacheRoot: params.cacheRoot }));
+            leases.set(lease.model, lease);
+            return lease.model;
+          },
+          release: async (loaded) => leases.get(loaded)?.release(),
           judgeFor: () => {
             const spec = params.judge;
             if (spec.kind === 'none') return { unavailable: 'judging skipped' };
@@ -117,8 +124,9 @@ export function createHandlers(): HandlerTable {
           },
         },
         ctx,
-      ),
-    screen: async (params, ctx) => screenDataset(await model(params), { ...params, cacheRoot: params.cacheRoot ?? defaultCacheRoot() }, ctx),
+      );
+    },
+    screen: (params, ctx) => withModel(params, (loaded) => screenDataset(loaded, { ...params, cacheRoot: params.cacheRoot ?? defaultCacheRoot() }, ctx)),
     downloadModel: async (params, ctx) => {
       const modelPath = await downloadFromHub(params.repoId, params.destRoot, {
         revision: params.revision,

@@ -16,6 +16,7 @@ import type { ShiftReport } from '../core/finetuning/finetuningShift';
 
 interface VectorChoice extends vscode.QuickPickItem {
   file: string;
+  recommendedLayer?: number;
 }
 
 function vectorChoices(context: vscode.ExtensionContext): VectorChoice[] {
@@ -24,7 +25,7 @@ function vectorChoices(context: vscode.ExtensionContext): VectorChoice[] {
     try {
       const { metadata } = readPersonaVector(file);
       const rec = metadata.recommendedLayer !== undefined ? `layer ${metadata.recommendedLayer}, α ${metadata.recommendedCoefficient}` : 'no recommended layer';
-      choices.push({ label: String(metadata.trait ?? path.basename(file)), description: `${metadata.model ?? ''} · ${rec}`, detail: vscode.workspace.asRelativePath(file), file });
+      choices.push({ label: String(metadata.trait ?? path.basename(file)), description: `${metadata.model ?? ''} · ${rec}`, detail: vscode.workspace.asRelativePath(file), file, recommendedLayer: metadata.recommendedLayer as number | undefined });
     } catch {
       // Not a Persona Lens vector file (e.g. a plain steering tensor): it has no trait or layer to offer here.
     }
@@ -82,14 +83,20 @@ export async function compareCheckpointsCommand(context: vscode.ExtensionContext
 }
 
 export async function exportPreventativeSteeringCommand(context: vscode.ExtensionContext): Promise<void> {
-  const choices = vectorChoices(context).filter((c) => !c.description?.includes('no recommended layer'));
+  const choices = vectorChoices(context).filter((c) => c.recommendedLayer !== undefined);
   if (!choices.length) {
     void vscode.window.showErrorMessage('No persona vector with a recommended layer: run "Persona Lens: Extract Persona Vector…" first.');
     return;
   }
   const picked = await vscode.window.showQuickPick(choices, { title: 'Persona Lens: vector to steer with while training', matchOnDetail: true });
   if (!picked) return;
-  const pv = readPersonaVector(picked.file);
+  let pv;
+  try {
+    pv = readPersonaVector(picked.file);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Persona Lens: cannot read ${picked.file}: ${(err as Error).message}`);
+    return;
+  }
   const layer = pv.metadata.recommendedLayer as number;
   const mode = await vscode.window.showQuickPick(
     [
@@ -99,7 +106,7 @@ export async function exportPreventativeSteeringCommand(context: vscode.Extensio
     { title: 'Persona Lens: intervention during training' },
   );
   if (!mode) return;
-  let coefficient = pv.metadata.recommendedCoefficient as number;
+  let coefficient = (pv.metadata.recommendedCoefficient as number | undefined) ?? 1;
   if (mode.label === 'add') {
     const typed = await vscode.window.showInputBox({
       title: `Persona Lens: coefficient α at layer ${layer}`,

@@ -94,7 +94,10 @@ export class Workbench {
     for (let i = 0; i < 50; i++) {
       const rows = await this.quickInputRows();
       if (rows.find((r) => r.focused && labelMatches(r.label, label))) return;
+      const before = rows.findIndex((r) => r.focused);
       await this.page.keyboard.press('ArrowDown');
+      // Wait for the focus to move before deciding again, so a slow list is never overshot.
+      await waitUntil('the quick-input focus to move', async () => (await this.quickInputRows()).findIndex((r) => r.focused) !== before, { timeout: 5000 }).catch(() => undefined);
     }
     throw new Error(`could not move the focus to "${label}"`);
   }

@@ -50,6 +50,21 @@ describe('engine process: models', function () {
     assert.equal(again.tokens.length, 2);
   });
 
+  it('a request for another model waits for the running one instead of releasing its model mid-run', async () => {
+    const other = writeRandomCheckpoint({ architecture: 'qwen2', seed: 4 });
+    try {
+      const long = client.request('generate', { modelPath: rc.dir, cacheRoot, prompt: 'Hello', maxTokens: 60 });
+      const meanwhile = client.request('activations', { modelPath: other.dir, cacheRoot, text: 'Hello world' });
+      const [generated, activations] = await Promise.all([long, meanwhile]);
+      assert.ok(generated.tokens.length > 0);
+      assert.ok(activations.hiddenStates.length > 0);
+      // and back: the first model loads again and gives the same greedy text
+      assert.equal((await client.request('generate', { modelPath: rc.dir, cacheRoot, prompt: 'Hello', maxTokens: 60 })).text, generated.text);
+    } finally {
+      rmSync(other.dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports a broken model folder as a failure with the reason, and keeps running', async () => {
     await assert.rejects(client.request('loadModel', { modelPath: path.join(rc.dir, 'nope'), cacheRoot }), (err: EngineError) => err.code === 'failed' && /is not a folder/.test(err.message));
     assert.equal((await client.request('info', {})).onnxruntime, '1.30.0');

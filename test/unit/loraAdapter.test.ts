@@ -147,5 +147,18 @@ describe('LoRA adapters (PEFT) merged at load', function () {
     writeSafetensors(path.join(dir, 'adapter_model.safetensors'), [{ name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight', dtype: 'F32', shape: [R, 32], data: new Float32Array(R * 32) }]);
     writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: R, lora_alpha: 8 }));
   }, /has lora_A but no lora_B/);
+  refusal('an adapter whose init changed the base (PiSSA)', (dir) => writeAdapter(dir, { modules, config: { init_lora_weights: 'pissa' } }), /changed the base weights/);
+  refusal('LoRA biases', (dir) => writeAdapter(dir, { modules, config: { lora_bias: true } }), /lora_bias/);
+  refusal('a regular-expression rank_pattern key (could hang the engine)', (dir) => writeAdapter(dir, { modules, config: { rank_pattern: { '(.*)*z': 4 } } }), /is a pattern/);
+  refusal('a rank that contradicts the config', (dir) => writeAdapter(dir, { modules, config: { rank_pattern: { q_proj: 8 } } }), /has rank 4 but adapter_config\.json says 8/);
+  refusal('a non-numeric alpha_pattern', (dir) => writeAdapter(dir, { modules, config: { alpha_pattern: { q_proj: 'big' } } }), /alpha_pattern\["q_proj"\] must be a positive number/);
+  refusal('a config that is not an object', (dir) => writeFileSync(path.join(dir, 'adapter_config.json'), '[1]'), /must hold a JSON object/);
+
+  it('a bias saved under base_layer (bias="all") replaces the base bias', () => {
+    const dir = path.join(temp, 'adapter-bias');
+    writeAdapter(dir, { modules: modules.slice(0, 1), extra: [{ name: 'base_model.model.model.layers.0.self_attn.q_proj.base_layer.bias', dtype: 'F32', shape: [32], data: new Float32Array(32).fill(0.5) }] });
+    assert.ok(openLoraAdapter(dir, shapes(rc.dir)).replacements.has('model.layers.0.self_attn.q_proj.bias'));
+  });
+
   refusal('invalid adapter_config.json', (dir) => writeFileSync(path.join(dir, 'adapter_config.json'), '{ nope'), /adapter_config\.json is not valid JSON/);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MODULE_FILE, writePreventativeSteering, type PreventativeSteeringExport } from '../../src/core/finetuning/preventativeSteering';
+import { MODULE_FILE, preventativeSteeringModule, writePreventativeSteering, type PreventativeSteeringExport } from '../../src/core/finetuning/preventativeSteering';
 import { readSafetensorsHeader } from '../../src/core/model/safetensors';
 import { requirePython, runPython } from '../helpers/python';
 
@@ -107,6 +107,19 @@ describe('preventative steering export (PyTorch module)', function () {
     assert.equal(readFileSync(path.join(dir, MODULE_FILE), 'utf8'), 'mine');
     writePreventativeSteering(dir, spec(), true);
     assert.notEqual(readFileSync(path.join(dir, MODULE_FILE), 'utf8'), 'mine');
+  });
+
+  it('a hostile vector file cannot put code into the module: the trait name is checked, free text is neutralised', () => {
+    assert.throws(() => writePreventativeSteering(dir, spec({ trait: 'evil"""\nimport os' })), /not a valid trait name/);
+    const { modulePath } = writePreventativeSteering(dir, spec({ source: 'm"""\nprint("INJECTED")\n""" \\N' }));
+    const source = readFileSync(modulePath, 'utf8');
+    assert.ok(!source.includes('print("INJECTED")'));
+    const clean = preventativeSteeringModule(spec(), 'v.safetensors');
+    assert.equal(source.split('"""').length, clean.split('"""').length, 'no docstring is closed early');
+  });
+
+  it('refuses a zero direction at the steered layer', () => {
+    assert.throws(() => writePreventativeSteering(dir, spec({ vector: new Float32Array(ROWS * D) })), /zero or not finite at layer 2/);
   });
 
   it('refuses row 0 (embeddings) and rows past the last layer', () => {

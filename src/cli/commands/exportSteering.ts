@@ -19,10 +19,11 @@ export const exportSteeringCommand: CliCommand = {
     const file = String(args.options.vector);
     const pv = readPersonaVector(file);
     const layer = args.options.layer !== undefined ? intOption(args, 'layer', 0) : (pv.metadata.recommendedLayer as number | undefined);
-    const coefficient = args.options.coef !== undefined ? numberOption(args, 'coef', 0) : (pv.metadata.recommendedCoefficient as number | undefined);
-    if (layer === undefined || coefficient === undefined) throw new UsageError(`${file} records no recommended layer/coefficient (extracted without a sweep): pass --layer and --coef`);
     const mode = String(args.options.mode ?? 'add');
     if (mode !== 'add' && mode !== 'ablate') throw new UsageError('--mode must be add or ablate');
+    // Ablation (CAFT) has no coefficient.
+    const coefficient = args.options.coef !== undefined ? numberOption(args, 'coef', 0) : mode === 'ablate' ? 0 : (pv.metadata.recommendedCoefficient as number | undefined);
+    if (layer === undefined || coefficient === undefined) throw new UsageError(`${file} records no recommended layer/coefficient (extracted without a sweep): pass --layer and --coef`);
     const trait = String(pv.metadata.trait ?? 'persona');
     const written = writePreventativeSteering(
       String(args.options.out),

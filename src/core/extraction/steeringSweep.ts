@@ -3,7 +3,7 @@
  * average. Used to recommend a layer and coefficient, for dose–response curves, and by the panel's steering lab.
  * Each (row, α) cell runs all questions as one batch; a norm-matched random direction is the control.
  */
-import type { RunContext } from '../cancellation';
+import { cancelOnly, type RunContext } from '../cancellation';
 import type { Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
 import type { TraitDefinition } from '../traits/trait';
@@ -69,7 +69,7 @@ export async function steeringSweep(model: LoadedModel, judge: Judge, request: S
         interventions: prompts.map(() => iv),
         positions: request.positions ?? 'all',
         sampling: request.sampling,
-      });
+      }, cancelOnly(ctx));
       const samples: SweepSample[] = [];
       for (let i = 0; i < prompts.length; i++) {
         const score = await judge.score({ trait: request.trait, question: request.questions[i], answer: result.texts[i] }, ctx?.signal);

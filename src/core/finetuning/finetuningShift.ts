@@ -5,7 +5,7 @@
  * Two models are rarely in memory together, so each side is profiled on its own (modelProfile) and the profiles
  * are compared afterwards (compareProfiles).
  */
-import type { RunContext } from '../cancellation';
+import { cancelOnly, type RunContext } from '../cancellation';
 import type { Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
 import type { TraitDefinition } from '../traits/trait';
@@ -65,11 +65,15 @@ export async function modelProfile(model: LoadedModel, label: string, traits: Sh
     let scores: ScoreSummary | undefined;
     if (options.judge) {
       await ctx?.checkpoint();
-      const out = await generate(model.session, model.tokenizer, { prompts, maxTokens: options.maxTokens ?? 64, eosTokenIds: model.eosTokenIds });
+      const texts: string[] = [];
+      for (let start = 0; start < prompts.length; start += options.batchSize ?? 8) {
+        const out = await generate(model.session, model.tokenizer, { prompts: prompts.slice(start, start + (options.batchSize ?? 8)), maxTokens: options.maxTokens ?? 64, eosTokenIds: model.eosTokenIds }, cancelOnly(ctx));
+        texts.push(...out.texts);
+      }
       const samples: ScoreSummary['samples'] = [];
       for (let i = 0; i < prompts.length; i++) {
-        const s = await options.judge.score({ trait, question: questions[i], answer: out.texts[i] }, ctx?.signal);
-        samples.push({ question: questions[i], text: out.texts[i], trait: s.trait, coherence: s.coherence });
+        const s = await options.judge.score({ trait, question: questions[i], answer: texts[i] }, ctx?.signal);
+        samples.push({ question: questions[i], text: texts[i], trait: s.trait, coherence: s.coherence });
       }
       scores = { trait: meanScore(samples.map((s) => s.trait)), coherence: meanScore(samples.map((s) => s.coherence)), samples };
       ctx?.progress(++done, total, `${label}: ${trait.name} judged`);
@@ -231,6 +235,10 @@ export async function measureFinetuningShift(request: ShiftRequest, deps: ShiftD
   const tuned = await deps.load(tunedSide);
   let tunedProfile: ModelProfile;
   try {
+    const [b, t] = [baseProfile, tuned.checkpoint.spec];
+    if (t.numLayers + 1 !== b.rows || t.hiddenSize !== b.d) {
+      throw new Error(`${tunedLabel} has ${t.numLayers} layers × ${t.hiddenSize} but the base ${request.basePath} has ${b.rows - 1} × ${b.d}: a fine-tune keeps its base's shape; is this the right base?`);
+    }
     tunedProfile = await profileEach(tuned, tunedLabel, traits, judges, request.profile, ctx);
   } finally {
     await deps.release(tuned);

@@ -34,22 +34,73 @@ export function inspectModel(dir: string): ModelSummary {
   };
 }
 
-export class ModelRegistry {
-  private current: { key: string; model: Promise<LoadedModel> } | undefined;
+/** A loaded model held for one piece of work; release it when done so another model may be loaded. */
+export interface ModelLease {
+  model: LoadedModel;
+  release(): void;
+}
 
-  async get(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
-    const key = `${dir}\0${options.cacheRoot ?? ''}\0${options.adapter ?? ''}`;
-    if (this.current?.key !== key) {
-      await this.release();
-      const model = loadModel(dir, options);
-      this.current = { key, model };
-      model.catch(() => {
-        if (this.current?.model === model) this.current = undefined;
-      });
+interface Entry {
+  key: string;
+  model: Promise<LoadedModel>;
+  users: number;
+  idle: (() => void)[];
+}
+
+/**
+ * Requests run concurrently in the engine (a monitor update while a sweep runs), so a model is never released
+ * while someone uses it: a request for another model waits until every lease on the current one is returned.
+ * Switches are queued in arrival order.
+ */
+export class ModelRegistry {
+  private current: Entry | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Runs fn with the model loaded, holding it for fn's duration. */
+  async use<T>(dir: string, options: LoadOptions, fn: (model: LoadedModel) => Promise<T>): Promise<T> {
+    const lease = await this.acquire(dir, options);
+    try {
+      return await fn(lease.model);
+    } finally {
+      lease.release();
     }
-    return this.current.model;
   }
 
+  async acquire(dir: string, options: LoadOptions = {}): Promise<ModelLease> {
+    const key = `${dir}\0${options.cacheRoot ?? ''}\0${options.adapter ?? ''}`;
+    const turn = this.queue.then(async () => {
+      if (this.current?.key !== key) {
+        const previous = this.current;
+        if (previous && previous.users > 0) await new Promise<void>((resolve) => previous.idle.push(resolve));
+        await this.release();
+        const model = loadModel(dir, options);
+        const entry: Entry = { key, model, users: 0, idle: [] };
+        this.current = entry;
+        model.catch(() => {
+          if (this.current === entry) this.current = undefined;
+        });
+      }
+      const entry = this.current!;
+      entry.users++;
+      return entry;
+    });
+    this.queue = turn.catch(() => undefined);
+    const entry = await turn;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--entry.users === 0) for (const resolve of entry.idle.splice(0)) resolve();
+    };
+    try {
+      return { model: await entry.model, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** Releases the current model (callers make sure nobody holds a lease: acquire does). */
   async release(): Promise<void> {
     const previous = this.current;
     this.current = undefined;

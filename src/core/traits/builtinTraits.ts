@@ -2,7 +2,7 @@
 import type { TraitDefinition } from './trait';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { readTraitFile, validateTrait } from './traitFile';
+import { isTraitName, readTraitFile, validateTrait } from './traitFile';
 import evil from './builtin/evil.json';
 import sycophantic from './builtin/sycophantic.json';
 import hallucinating from './builtin/hallucinating.json';
@@ -24,6 +24,8 @@ export function builtinTrait(name: string): TraitDefinition | undefined {
  * a model's own traits/ as the organism has), then the built-in library.
  */
 export function findTrait(name: string, folders: string[]): TraitDefinition | undefined {
+  // The name comes from a vector file's metadata: never let it walk out of the folders.
+  if (!isTraitName(name)) return undefined;
   for (const folder of folders) {
     const file = path.join(folder, `${name}.json`);
     if (existsSync(file)) return readTraitFile(file);

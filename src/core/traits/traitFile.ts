@@ -14,6 +14,9 @@ export class TraitError extends Error {
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** Trait names are also file names and identifiers in generated code: lower case, digits, - and _. */
+export const isTraitName = (name: string): boolean => NAME.test(name);
 const KEYS = new Set(['$schema', 'name', 'description', 'instructions', 'extractionQuestions', 'evaluationQuestions', 'rubric', 'judge']);
 
 /** Validates parsed JSON as a trait; throws TraitError listing every problem. */

@@ -65,7 +65,9 @@ export class DatasetPanel implements vscode.Disposable {
       const end = Math.min(Math.max(start, r.endLine - 1), last);
       return new vscode.Selection(start, 0, end, document.lineAt(end).text.length);
     });
-    const editor = await vscode.window.showTextDocument(document, { viewColumn: shown.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false });
+    const options = { viewColumn: shown.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false };
+    // A document closed since it was screened cannot be shown again as an object; its uri reopens it.
+    const editor = document.isClosed ? await vscode.window.showTextDocument(document.uri, options) : await vscode.window.showTextDocument(document, options);
     editor.selections = selections;
     editor.revealRange(selections[0], vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }

@@ -75,7 +75,9 @@ export class SteeringLab implements vscode.Disposable {
     try {
       judge = await this.deps.judge(model.modelPath);
     } catch (err) {
-      if (current()) this.running = undefined;
+      // A run superseded meanwhile must not report over the new one.
+      if (!current()) return;
+      this.running = undefined;
       post({ type: 'steerFinished', status: 'failed', message: (err as Error).message });
       return;
     }
