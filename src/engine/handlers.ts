@@ -94,6 +94,7 @@ export function createHandlers(): HandlerTable {
         separation: result.separation,
         sweep: result.sweep.map(({ row, coefficient, meanTrait, meanCoherence, relativeStrength }) => ({ row, coefficient, meanTrait, meanCoherence, relativeStrength })),
         recommended: result.recommended,
+        validation: result.validation,
       };
     }),
     steeringLab: async (params, ctx, host, emit) => {

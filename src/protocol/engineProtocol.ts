@@ -10,7 +10,7 @@ import type { ActivationsRequest, ActivationsResult, GenerateTextRequest, Genera
 import type { ChatRequest, ChatResponse } from '../core/providers/chatProvider';
 import type { TraitDefinition } from '../core/traits/trait';
 import type { ExtractionOptions, LayerSeparation } from '../core/extraction/extract';
-import type { Recommendation } from '../core/extraction/steeringSweep';
+import type { Recommendation, SteeringValidation } from '../core/extraction/steeringSweep';
 import type { ScreenMetric, ScreenedSample } from '../core/screening/screener';
 import type { DatasetIssue } from '../core/datasets/datasetReader';
 import type { TraitSummary } from '../core/screening/summary';
@@ -44,6 +44,7 @@ export interface ExtractSummary {
   separation: LayerSeparation[];
   sweep: { row: number; coefficient: number; meanTrait: number; meanCoherence: number; relativeStrength?: number }[];
   recommended?: Recommendation;
+  validation?: SteeringValidation;
 }
 
 export interface ScreenParams extends ModelRef {

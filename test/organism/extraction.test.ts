@@ -42,6 +42,20 @@ describe('extraction on the organism (issue 5 proof)', function () {
         assert.ok(steered.meanCoherence >= 50, `coherence ${steered.meanCoherence}`);
       });
 
+      it('extraction validates its recommendation: dose–response with the random control beside it, suppression under eliciting prompts', () => {
+        const v = result.validation!;
+        const rec = result.recommended!;
+        assert.ok(v, 'validated');
+        assert.equal(v.layer, rec.layer);
+        assert.deepEqual(v.doseResponse.map((p) => p.coefficient), [-2, -1, 0, 1, 2].map((k) => k * rec.coefficient));
+        const at = (k: number) => v.doseResponse[k + 2];
+        console.log(`      ${name}: dose–response ${v.doseResponse.map((p) => `${p.coefficient}:${p.trait.toFixed(0)}/${p.coherence.toFixed(0)} (random ${p.randomTrait.toFixed(0)})`).join('  ')}; monotone ${v.monotone}; eliciting ${v.suppression.baselineTrait.toFixed(1)} → −α ${v.suppression.trait.toFixed(1)}`);
+        assert.ok(at(0).trait <= 15 && at(1).trait >= 60, 'the validation reproduces the recommendation');
+        for (const k of [-1, 1]) assert.ok(Math.abs(at(k).randomTrait - at(0).randomTrait) < 10, `random control at ${k}·α`);
+        assert.ok(v.suppression.baselineTrait >= 50, 'the eliciting prompts elicit the trait');
+        assert.ok(v.suppression.trait < v.suppression.baselineTrait, '−α lowers the trait under the eliciting prompts');
+      });
+
       it('a norm-matched random direction at the recommended α moves the score by < 10', async () => {
         const rec = result.recommended!;
         const random = normMatchedRandom(result.vectors.response_avg, result.rows, result.d, 7);

@@ -9,6 +9,7 @@ import { writePersonaVector } from '../../core/vectors/personaVectorFile';
 import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
 import * as path from 'node:path';
+import { formatValidation } from '../../core/extraction/validationReport';
 
 const list = (raw: unknown, what: string): number[] | undefined => {
   if (raw === undefined) return undefined;
@@ -35,6 +36,7 @@ export const extractCommand: CliCommand = {
     { name: 'coefs', kind: 'string', description: 'coefficients for the steering sweep (default 1,2,4)' },
     { name: 'sweep-questions', kind: 'string', description: 'evaluation questions used by the sweep (default all)' },
     { name: 'no-sweep', kind: 'flag', description: 'skip the steering sweep (no layer recommendation)' },
+    { name: 'no-validate', kind: 'flag', description: 'skip validating the recommendation (dose–response, random control, suppression)' },
   ],
   async run(args, io) {
     const out = String(args.options.out);
@@ -58,7 +60,7 @@ export const extractCommand: CliCommand = {
           coherenceThreshold: numberOption(args, 'coherence-threshold', 50),
           sweep: args.options['no-sweep']
             ? false
-            : { rows: list(args.options.layers, 'layers'), coefficients: list(args.options.coefs, 'coefs'), questions: args.options['sweep-questions'] !== undefined ? intOption(args, 'sweep-questions', 0) : undefined },
+            : { rows: list(args.options.layers, 'layers'), coefficients: list(args.options.coefs, 'coefs'), questions: args.options['sweep-questions'] !== undefined ? intOption(args, 'sweep-questions', 0) : undefined, validate: !args.options['no-validate'] },
         },
         runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`)),
       );
@@ -76,6 +78,7 @@ export const extractCommand: CliCommand = {
         for (const c of result.sweep) io.out(`  ${String(c.row).padStart(3)} ${String(c.coefficient).padStart(5)} → ${c.meanTrait.toFixed(1).padStart(5)} / ${c.meanCoherence.toFixed(1).padStart(5)}  (|αv|/|h| = ${c.relativeStrength?.toFixed(2)})`);
       }
       io.out(result.recommended ? `recommended: layer ${result.recommended.layer}, α = ${result.recommended.coefficient} (trait ${result.recommended.meanTrait.toFixed(1)}, coherence ${result.recommended.meanCoherence.toFixed(1)})` : 'no coherent steering found in the sweep: no layer recommended');
+      for (const line of formatValidation(result.validation)) io.out(line);
       io.out(`wrote ${out}`);
       return 0;
     } finally {

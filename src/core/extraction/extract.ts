@@ -14,7 +14,7 @@ import { traitHash } from '../traits/traitFile';
 import { generate } from '../model/generate';
 import { ACTIVATION_VARIANTS, conversationActivations, projectRows, rowNorms, type ActivationVariant, type ConversationActivations } from './activationStats';
 import { ExtractionStore } from './store';
-import { recommend, steeringSweep, type Recommendation, type SweepCell } from './steeringSweep';
+import { recommend, steeringSweep, validateSteering, type Recommendation, type SteeringValidation, type SweepCell } from './steeringSweep';
 
 export interface ExtractionOptions {
   cacheRoot: string;
@@ -32,6 +32,8 @@ export interface ExtractionOptions {
     /** How many evaluation questions to use (default all). */
     questions?: number;
     maxTokens?: number;
+    /** Validate the recommendation (dose–response, random control, suppression); default true. */
+    validate?: boolean;
   } | false;
 }
 
@@ -58,6 +60,8 @@ export interface ExtractionResult {
   vectorNorms: Float64Array;
   sweep: SweepCell[];
   recommended?: Recommendation;
+  /** Dose–response with its random control and suppression under eliciting prompts, at the recommendation. */
+  validation?: SteeringValidation;
   judge: string;
   cacheFolder: string;
 }
@@ -186,6 +190,7 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
   // 5. Steering sweep on evaluation questions → recommended layer and coefficient.
   let sweep: SweepCell[] = [];
   let recommended: Recommendation | undefined;
+  let validation: SteeringValidation | undefined;
   if (options.sweep !== false) {
     const L = rows - 1;
     const sweepOptions = options.sweep ?? {};
@@ -205,6 +210,23 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     );
     for (const cell of sweep) cell.relativeStrength = (Math.abs(cell.coefficient) * vectorNorms[cell.row]) / (residualNorms[cell.row] || 1);
     recommended = recommend(sweep, coherenceThreshold);
+    if (recommended && sweepOptions.validate !== false) {
+      validation = await validateSteering(
+        model,
+        judge,
+        {
+          trait,
+          vector: vectors.response_avg,
+          layer: recommended.layer,
+          coefficient: recommended.coefficient,
+          questions: trait.evaluationQuestions.slice(0, sweepOptions.questions ?? trait.evaluationQuestions.length),
+          maxTokens: sweepOptions.maxTokens ?? maxTokens,
+          // Two eliciting prompts bound the cost on large models; every pair's positive prompt elicits the trait.
+          elicitingPrompts: trait.instructions.slice(0, 2).map((p) => p.pos),
+        },
+        ctx,
+      );
+    }
   }
 
   return {
@@ -219,6 +241,7 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     vectorNorms,
     sweep,
     recommended,
+    validation,
     judge: judge.id,
     cacheFolder: store.folder,
   };

@@ -27,6 +27,8 @@ export interface PersonaVectorMetadata {
   separation?: string;
   /** JSON: sweep summary [{row, coefficient, meanTrait, meanCoherence, relativeStrength}]. */
   sweep?: string;
+  /** JSON: SteeringValidation at the recommendation (dose–response + random control, suppression). */
+  validation?: string;
 }
 
 export interface PersonaVectorFile {
@@ -59,6 +61,7 @@ export function writePersonaVector(
     toolVersion: VERSION,
     separation: JSON.stringify(result.separation),
     sweep: JSON.stringify(result.sweep.map(({ row, coefficient, meanTrait, meanCoherence, relativeStrength }) => ({ row, coefficient, meanTrait, meanCoherence, relativeStrength }))),
+    validation: result.validation && JSON.stringify(result.validation),
   };
   writeSafetensors(
     path,
