@@ -2,6 +2,7 @@
  * The one message protocol between the Persona Lens panel (webview/) and the extension host.
  * Both sides import this module and validate every message on arrival with the parse functions.
  */
+import { isFiniteNumber, isObject, isScore, isStringArray } from './validate';
 import type { EngineInfo } from './engineProtocol';
 import type { SelfCheckResult } from '../core/selfCheck';
 import type { VectorSummary } from '../core/vectors/vectorSummary';
@@ -118,11 +119,8 @@ export interface PanelState {
   shiftReport?: PanelShiftReport;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isLine = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
 const isLineRange = (v: unknown): v is LineRange => isObject(v) && isLine(v.startLine) && isLine(v.endLine) && (v.endLine as number) >= (v.startLine as number);
-const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 /** parseSteeringLabResults throws with a reason (for files); messages only need yes or no. */
 function steeringResultsOrUndefined(v: unknown): SteeringLabResults | undefined {
@@ -185,7 +183,6 @@ function isDatasetView(v: unknown): v is DatasetView {
 }
 
 /** A score the judge gave (0–100), or none. */
-const isScore = (v: unknown): v is number | null => v === null || (isFiniteNumber(v) && v >= 0 && v <= 100);
 /** Generous bounds: a report is small, but nothing from outside may make the view allocate without limit. */
 const MAX_SHIFT_TRAITS = 256;
 const MAX_SHIFT_ROWS = 1024;

@@ -245,6 +245,18 @@ export function textDocument(fsPath: string) {
 export const lm = {
   selectChatModels: () => Promise.resolve([]),
 };
+function readOnlyProxy<T extends object>(value: T): T {
+  return new Proxy(value, {
+    set: () => {
+      throw new TypeError('configuration values are read-only');
+    },
+    get: (target, key, receiver) => {
+      const v = Reflect.get(target, key, receiver);
+      return typeof v === 'object' && v !== null ? readOnlyProxy(v) : v;
+    },
+  });
+}
+
 export const workspace = {
   onDidChangeTextDocument: () => disposable(),
   onDidCloseTextDocument: () => disposable(),
@@ -258,7 +270,9 @@ export const workspace = {
     return {
       get<T>(key: string, fallback?: T): T | undefined {
         const full = section ? `${section}.${key}` : key;
-        return (full in recorded.configuration ? recorded.configuration[full] : fallback) as T | undefined;
+        const value = full in recorded.configuration ? recorded.configuration[full] : fallback;
+        // VS Code hands out object settings as read-only proxies, which IPC cannot clone: so does the mock.
+        return (typeof value === 'object' && value !== null ? readOnlyProxy(value) : value) as T | undefined;
       },
       update(key: string, value: unknown) {
         recorded.configuration[section ? `${section}.${key}` : key] = value;

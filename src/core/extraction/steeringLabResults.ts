@@ -2,6 +2,7 @@
  * The steering lab's data: settings, the cells a run streams, the results file, and their validation.
  * No Node imports: the panel bundles this module too, so host, engine and webview validate with the same code.
  */
+import { isFiniteNumber, isIntIn, isObject, isScore } from '../../protocol/validate';
 
 /** What the user sets in the lab (also saved in results files and the panel's state). */
 export interface SteeringLabSettings {
@@ -70,10 +71,6 @@ export function coefficientGrid(min: number, max: number, steps: number): number
   return [0, ...[...new Set(rounded)].filter((v) => v !== 0)];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isScore = (v: unknown): v is number | null => v === null || (isFiniteNumber(v) && v >= 0 && v <= 100);
-const isIntIn = (v: unknown, lo: number, hi: number): v is number => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
 
 export function parseSteeringLabSettings(value: unknown): SteeringLabSettings | undefined {
   if (!isObject(value)) return undefined;

@@ -5,6 +5,7 @@
  * Two models are rarely in memory together, so each side is profiled on its own (modelProfile) and the profiles
  * are compared afterwards (compareProfiles).
  */
+import { leftPadded } from '../model/decoderSession';
 import { cancelOnly, type RunContext } from '../cancellation';
 import type { Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
@@ -91,10 +92,10 @@ async function meanLastTokenResiduals(model: LoadedModel, prompts: number[][], b
   for (let start = 0; start < prompts.length; start += batchSize) {
     await ctx?.checkpoint();
     const batch = prompts.slice(start, start + batchSize);
-    const S = Math.max(...batch.map((x) => x.length));
+    const { tokens, valid, length: S } = leftPadded(batch);
     const out = await model.session.forward({
-      tokens: batch.map((x) => [...new Array(S - x.length).fill(0), ...x]),
-      valid: batch.map((x) => Uint8Array.from({ length: S }, (_, s) => (s >= S - x.length ? 1 : 0))),
+      tokens,
+      valid,
       captureRows: Array.from({ length: rows }, (_, r) => r),
       logits: 'none',
     });

@@ -43,6 +43,16 @@ export interface ForwardInput {
   logits: 'all' | 'last' | 'none';
 }
 
+/** Left-pads sequences of different lengths to one batch, so every row's last token is at the same position. */
+export function leftPadded(seqs: number[][]): { tokens: number[][]; valid: Uint8Array[]; length: number } {
+  const length = Math.max(...seqs.map((x) => x.length));
+  return {
+    tokens: seqs.map((x) => [...new Array(length - x.length).fill(0), ...x]),
+    valid: seqs.map((x) => Uint8Array.from({ length }, (_, s) => (s >= length - x.length ? 1 : 0))),
+    length,
+  };
+}
+
 export interface ForwardOutput {
   /** [K, V] logits for the requested positions (row-major by batch, then position). */
   logits?: Float32Array;

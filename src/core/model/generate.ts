@@ -4,7 +4,7 @@
  * steps.
  */
 import type { RunContext } from '../cancellation';
-import type { DecoderSession } from './decoderSession';
+import { leftPadded, type DecoderSession } from './decoderSession';
 import type { Tokenizer } from './tokenizer';
 import { sampleToken, seededRandom, type SamplingOptions } from './sampling';
 import type { RowIntervention, SteerPositions } from './steering';
@@ -44,9 +44,7 @@ export async function generate(session: DecoderSession, tokenizer: Tokenizer, re
   const vocab = session.spec.vocabSize;
 
   // Left-pad so every row's last prompt token is at the same step.
-  const S = Math.max(...request.prompts.map((p) => p.length));
-  const tokens = request.prompts.map((p) => [...new Array(S - p.length).fill(0), ...p]);
-  const valid = request.prompts.map((p) => Uint8Array.from({ length: S }, (_, s) => (s >= S - p.length ? 1 : 0)));
+  const { tokens, valid, length: S } = leftPadded(request.prompts);
   const intervention = (phase: 'prompt' | 'generated', width: number) =>
     hasIntervention
       ? {

@@ -2,6 +2,7 @@
  * Monitoring: the projection of the last prompt token's residual on a persona vector predicts how strongly the
  * model is about to express the trait (Chen et al. 2025, §4). Also Pearson correlation for validating it.
  */
+import { leftPadded } from '../model/decoderSession';
 import type { LoadedModel } from '../model/loadedModel';
 import type { ChatMessage } from '../model/tokenizer';
 
@@ -14,10 +15,10 @@ export async function lastPromptProjections(model: LoadedModel, prompts: ChatMes
   norm = Math.sqrt(norm);
   if (norm === 0) throw new RangeError(`the vector is zero at layer ${row}`);
   const ids = prompts.map((m) => model.tokenizer.chat(m, true));
-  const S = Math.max(...ids.map((x) => x.length));
+  const { tokens, valid, length: S } = leftPadded(ids);
   const out = await model.session.forward({
-    tokens: ids.map((x) => [...new Array(S - x.length).fill(0), ...x]),
-    valid: ids.map((x) => Uint8Array.from({ length: S }, (_, s) => (s >= S - x.length ? 1 : 0))),
+    tokens,
+    valid,
     captureRows: [row],
     logits: 'none',
   });

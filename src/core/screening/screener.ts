@@ -5,6 +5,7 @@
  * - fast ΔP: projection(dataset response) − last-prompt-token residual · v̂ (no generation).
  * Samples are processed in left-padded batches; nothing but the per-sample numbers is kept.
  */
+import { leftPadded } from '../model/decoderSession';
 import { createHash } from 'node:crypto';
 import type { RunContext } from '../cancellation';
 import type { LoadedModel } from '../model/loadedModel';
@@ -158,10 +159,10 @@ export class Screener {
   private async projections(items: { promptIds: number[]; responseIds: number[] }[]): Promise<{ response: number[]; lastPrompt: number[] }[]> {
     const d = this.model.checkpoint.spec.hiddenSize;
     const seqs = items.map((x) => [...x.promptIds, ...x.responseIds]);
-    const S = Math.max(...seqs.map((x) => x.length));
+    const { tokens, valid, length: S } = leftPadded(seqs);
     const out = await this.model.session.forward({
-      tokens: seqs.map((x) => [...new Array(S - x.length).fill(0), ...x]),
-      valid: seqs.map((x) => Uint8Array.from({ length: S }, (_, s) => (s >= S - x.length ? 1 : 0))),
+      tokens,
+      valid,
       captureRows: this.rows,
       logits: 'none',
     });
