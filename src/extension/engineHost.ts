@@ -21,7 +21,7 @@ export class EngineHost implements vscode.Disposable {
   }
 
   request<M extends EngineMethod>(method: M, params: ParamsOf<M>, options?: RequestOptions<M>): Promise<ResultOf<M>> {
-    return this.getClient().request(method, params, options);
+    return this.getClient().request(method, plainCopy(params), options);
   }
 
   /** Runs a request with a cancellable notification progress, reporting counts as they come. */
@@ -91,4 +91,14 @@ export class EngineHost implements vscode.Disposable {
     });
     return this.client;
   }
+}
+
+/**
+ * VS Code hands out configuration objects as read-only proxies, which the engine's IPC (structured clone) cannot
+ * send; params often carry settings. Copies plain objects and arrays, keeping typed arrays and primitives as they are.
+ */
+export function plainCopy<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map((v) => plainCopy(v)) as T;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainCopy(v)])) as T;
 }

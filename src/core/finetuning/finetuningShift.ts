@@ -43,7 +43,8 @@ export interface ModelProfile {
 }
 
 export interface ProfileOptions {
-  judge?: Judge;
+  /** The judge of each trait's answers; none (or undefined for a trait) skips judging. */
+  judges?: Map<string, Judge>;
   /** Evaluation questions per trait (default all). */
   questions?: number;
   maxTokens?: number;
@@ -55,7 +56,7 @@ export async function modelProfile(model: LoadedModel, label: string, traits: Sh
   const rows = model.session.rows;
   const d = model.checkpoint.spec.hiddenSize;
   const profile: ModelProfile = { model: label, rows, d, traits: [] };
-  const total = traits.length * (options.judge ? 2 : 1);
+  const total = traits.reduce((n, t) => n + (options.judges?.has(t.trait.name) ? 2 : 1), 0);
   let done = 0;
   for (const { trait } of traits) {
     const questions = trait.evaluationQuestions.slice(0, options.questions ?? trait.evaluationQuestions.length);
@@ -64,7 +65,8 @@ export async function modelProfile(model: LoadedModel, label: string, traits: Sh
     const meanLastPrompt = await meanLastTokenResiduals(model, prompts, options.batchSize ?? 8, ctx);
     ctx?.progress(++done, total, `${label}: ${trait.name} activations`);
     let scores: ScoreSummary | undefined;
-    if (options.judge) {
+    const judge = options.judges?.get(trait.name);
+    if (judge) {
       await ctx?.checkpoint();
       const texts: string[] = [];
       for (let start = 0; start < prompts.length; start += options.batchSize ?? 8) {
@@ -73,7 +75,7 @@ export async function modelProfile(model: LoadedModel, label: string, traits: Sh
       }
       const samples: ScoreSummary['samples'] = [];
       for (let i = 0; i < prompts.length; i++) {
-        const s = await options.judge.score({ trait, question: questions[i], answer: texts[i] }, ctx?.signal);
+        const s = await judge.score({ trait, question: questions[i], answer: texts[i] }, ctx?.signal);
         samples.push({ question: questions[i], text: texts[i], trait: s.trait, coherence: s.coherence });
       }
       scores = { trait: meanScore(samples.map((s) => s.trait)), coherence: meanScore(samples.map((s) => s.coherence)), samples };
@@ -186,7 +188,7 @@ export interface ShiftRequest {
   layer?: number;
   /** Folders searched for `<trait>.json` before the built-in library (the base model's traits/ is added). */
   traitFolders?: string[];
-  profile?: Omit<ProfileOptions, 'judge'>;
+  profile?: Omit<ProfileOptions, 'judges'>;
 }
 
 export interface ShiftReport {
@@ -229,7 +231,7 @@ export async function measureFinetuningShift(request: ShiftRequest, deps: ShiftD
       if ('unavailable' in judge) judgeNote = judge.unavailable;
       else judges.set(trait.name, judge);
     }
-    baseProfile = await profileEach(base, request.basePath, traits, judges, request.profile, ctx);
+    baseProfile = await modelProfile(base, request.basePath, traits, { ...request.profile, judges }, ctx);
   } finally {
     await deps.release(base);
   }
@@ -240,17 +242,10 @@ export async function measureFinetuningShift(request: ShiftRequest, deps: ShiftD
     if (t.numLayers + 1 !== b.rows || t.hiddenSize !== b.d) {
       throw new Error(`${tunedLabel} has ${t.numLayers} layers × ${t.hiddenSize} but the base ${request.basePath} has ${b.rows - 1} × ${b.d}: a fine-tune keeps its base's shape; is this the right base?`);
     }
-    tunedProfile = await profileEach(tuned, tunedLabel, traits, judges, request.profile, ctx);
+    tunedProfile = await modelProfile(tuned, tunedLabel, traits, { ...request.profile, judges }, ctx);
   } finally {
     await deps.release(tuned);
   }
   const questions = Math.min(...traits.map((t) => Math.min(t.trait.evaluationQuestions.length, request.profile?.questions ?? Infinity)));
   return { base: request.basePath, tuned: tunedLabel, questions, traits: compareProfiles(baseProfile, tunedProfile, traits), judgeNote };
-}
-
-/** Profiles traits one at a time so each uses its own judge. */
-async function profileEach(model: LoadedModel, label: string, traits: ShiftTrait[], judges: Map<string, Judge>, options: ProfileOptions | undefined, ctx?: RunContext): Promise<ModelProfile> {
-  const parts = [];
-  for (const t of traits) parts.push(await modelProfile(model, label, [t], { ...options, judge: judges.get(t.trait.name) }, ctx));
-  return { ...parts[0], traits: parts.flatMap((p) => p.traits) };
 }

@@ -102,7 +102,7 @@ export class ScreeningController implements vscode.Disposable {
       metric: choice.metric,
       lineRange,
       turns: vscode.workspace.getConfiguration('personaLens.screening').get<'last' | 'all'>('turns', 'last'),
-      thresholds: { ...thresholds }, // a plain copy: VS Code hands out configuration objects as proxies, which IPC cannot clone
+      thresholds,
     };
     try {
       const result = withProgress
