@@ -11,6 +11,7 @@ import { ModelRegistry, inspectModel, type ModelLease } from '../core/model/mode
 import { computeActivations, generateText } from '../core/model/inference';
 import { downloadFromHub } from '../core/model/hub';
 import { extractPersonaVector } from '../core/extraction/extract';
+import { summarizeCell } from '../core/extraction/steeringSweep';
 import { writePersonaVector } from '../core/vectors/personaVectorFile';
 import { traitHash, validateTrait } from '../core/traits/traitFile';
 import { defaultCacheRoot } from '../core/model/weightStore';
@@ -92,7 +93,7 @@ export function createHandlers(): HandlerTable {
         judge: result.judge,
         weakJudge: judge.weak,
         separation: result.separation,
-        sweep: result.sweep.map(({ row, coefficient, meanTrait, meanCoherence, relativeStrength }) => ({ row, coefficient, meanTrait, meanCoherence, relativeStrength })),
+        sweep: result.sweep.map(summarizeCell),
         recommended: result.recommended,
         validation: result.validation,
       };

@@ -81,6 +81,7 @@ export async function extractVectorCommand(context: vscode.ExtensionContext, eng
       maxTokens: config.get<number>('maxTokens', 128),
       traitThreshold: config.get<number>('traitThreshold', 50),
       coherenceThreshold: config.get<number>('coherenceThreshold', 50),
+      sweep: { evaluation: { samplesPerQuestion: config.get<number>('steeringSamplesPerQuestion', 3), temperature: config.get<number>('steeringTemperature', 1) } },
     },
   });
   if (!summary) return;

@@ -10,7 +10,8 @@ import type { ActivationsRequest, ActivationsResult, GenerateTextRequest, Genera
 import type { ChatRequest, ChatResponse } from '../core/providers/chatProvider';
 import type { TraitDefinition } from '../core/traits/trait';
 import type { ExtractionOptions, LayerSeparation } from '../core/extraction/extract';
-import type { Recommendation, SteeringValidation } from '../core/extraction/steeringSweep';
+import type { Recommendation, SteeringValidation } from '../core/extraction/layerSearch';
+import type { SweepSummary } from '../core/extraction/steeringSweep';
 import type { ScreenMetric, ScreenedSample } from '../core/screening/screener';
 import type { DatasetIssue } from '../core/datasets/datasetReader';
 import type { TraitSummary } from '../core/screening/summary';
@@ -42,7 +43,7 @@ export interface ExtractSummary {
   judge: string;
   weakJudge: boolean;
   separation: LayerSeparation[];
-  sweep: { row: number; coefficient: number; meanTrait: number; meanCoherence: number; relativeStrength?: number }[];
+  sweep: SweepSummary[];
   recommended?: Recommendation;
   validation?: SteeringValidation;
 }

@@ -1,4 +1,9 @@
-/** The bundled organism, loaded once per describe block with its lexicon judge and a throw-away cache. */
+/**
+ * The bundled organism, loaded once per describe block with its lexicon judge and a throw-away cache. With
+ * `sharedCache`, describe blocks share one cache for the whole test run: the extraction proof and the main job
+ * extract the same vectors, so the second re-uses the first's rollouts and steering cells (the cache is keyed by
+ * content, so order changes speed only, never results).
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,16 +20,26 @@ export interface OrganismFixture {
 }
 
 /** Registers before/after hooks in the calling describe; the fixture's fields are set once `before` has run. */
-export function useOrganism(): OrganismFixture {
+export function useOrganism(options: { sharedCache?: boolean } = {}): OrganismFixture {
   const fixture = {} as OrganismFixture;
   before(async () => {
-    fixture.cacheRoot = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-organism-'));
+    fixture.cacheRoot = options.sharedCache ? sharedCacheRoot() : mkdtempSync(path.join(os.tmpdir(), 'persona-lens-organism-'));
     fixture.model = await loadModel(ORGANISM, { cacheRoot: fixture.cacheRoot });
     fixture.judge = LexiconJudge.fromFile(path.join(ORGANISM, 'judge.json'));
   });
   after(async () => {
     await fixture.model?.session.release();
-    rmSync(fixture.cacheRoot, { recursive: true, force: true });
+    if (!options.sharedCache) rmSync(fixture.cacheRoot, { recursive: true, force: true });
   });
   return fixture;
+}
+
+let shared: string | undefined;
+
+function sharedCacheRoot(): string {
+  if (!shared) {
+    const root = (shared = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-organism-shared-')));
+    process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  return shared;
 }

@@ -15,7 +15,7 @@ import { ORGANISM, useOrganism } from '../helpers/organism';
 
 describe('screening the organism\'s datasets (issue 6 proof)', function () {
   this.timeout(900000);
-  const organism = useOrganism();
+  const organism = useOrganism({ sharedCache: true });
   let result: MainJobResult;
   before(async () => {
     result = await runMainJob(organism.model, organism.judge, ORGANISM, { cacheRoot: organism.cacheRoot });

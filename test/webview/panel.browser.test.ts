@@ -41,7 +41,15 @@ function vectorFixture(): VectorSummary {
     separation: Array.from({ length: rows }, (_, r) => ({ posMean: 2 + r, posStd: 0.5, negMean: -1 - r / 2, negStd: 0.4, effectSize: 5 + r / 3 })),
     vectorNorms: [0.2, 3.6, 4.4, 6.2, 10.5, 4.3],
     residualNorms: [1.2, 20, 25, 30, 39, 18],
-    sweep: [1, 2, 3].flatMap((coefficient) => [1, 2, 3, 4, 5].map((row) => ({ row, coefficient, meanTrait: Math.min(100, coefficient * row * 6), meanCoherence: 90 }))),
+    sweep: [1, 2, 3].flatMap((coefficient) => [1, 2, 3, 4, 5].map((row) => ({ row, coefficient, meanTrait: Math.min(100, coefficient * row * 6), meanCoherence: 90, control: 15, suppressed: { trait: 40 - coefficient * 8, coherence: 85 } }))),
+    validation: {
+      layer: 3,
+      coefficient: 3,
+      evaluation: { samplesPerQuestion: 3, temperature: 1 },
+      doseResponse: [-6, -3, 0, 3, 6].map((coefficient, i) => ({ coefficient, trait: [0, 0, 15, 71, 98][i], coherence: [13, 65, 100, 82, 2][i], randomTrait: [22, 28, 15, 11, 16][i], randomCoherence: 90 })),
+      suppression: { prompts: 2, baselineTrait: 98.3, trait: 23.8, coherence: 70 },
+      monotone: true,
+    },
   };
 }
 
@@ -186,8 +194,9 @@ describe('Persona Lens panel in headless Chromium (real bundle, real CSP)', func
       const { page, violations } = await openPanel(theme);
       await page.evaluate((vectors) => window.postMessage({ type: 'vectors', vectors }, '*'), [vectorFixture()]);
       await page.waitForFunction(() => document.getElementById('vector-info')!.textContent!.includes('recommended layer 3'));
-      for (const id of ['chart-separation', 'chart-norms', 'chart-sweep']) assert.ok((await drawnPixels(page, id)) > 2000, `${id} has drawn pixels`);
+      for (const id of ['chart-separation', 'chart-norms', 'chart-sweep', 'chart-validation']) assert.ok((await drawnPixels(page, id)) > 2000, `${id} has drawn pixels`);
       assert.match(await page.textContent('#vector-info') ?? '', /118\/120 pairs kept, judge lexicon:organism; recommended layer 3, α = 3/);
+      assert.match(await page.textContent('#validation-info') ?? '', /Layer 3, α = 3, 3 sampled answers per question at temperature 1\. Dose–response is monotone\. Under 2 eliciting prompt\(s\): 98 → 24 at −α/);
       assert.equal(await page.$eval('#vector-select', (s) => (s as HTMLSelectElement).options[0].textContent), 'evil · organism');
       const dir = process.env.UPDATE_SCREENSHOTS ? path.join(repoRoot, 'media') : path.join(repoRoot, 'test-results');
       mkdirSync(dir, { recursive: true });

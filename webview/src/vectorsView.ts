@@ -1,7 +1,8 @@
 /**
  * Vectors view: for a chosen vector, per-layer charts of the separation of positive vs negative activations
- * projected on v̂ (means and spread), the vector's norm beside the residual norm, and the steering-sweep score per
- * layer with the recommended layer marked. Colours come from the VS Code theme.
+ * projected on v̂ (means and spread), the vector's norm beside the residual norm, the layer search's score per
+ * layer with the recommended layer marked, and the recommendation's validation (dose–response beside the random
+ * control, suppression under eliciting prompts). Colours come from the VS Code theme.
  */
 import type { ChartConfiguration } from 'chart.js';
 import type { VectorSummary } from '../../src/protocol/panelProtocol';
@@ -21,7 +22,8 @@ export class VectorsView {
       <div class="charts">
         <figure><figcaption>Separation of positive vs negative responses on v̂, per layer (mean ± std)</figcaption><canvas id="chart-separation" role="img" aria-label="Separation per layer"></canvas></figure>
         <figure><figcaption>Vector norm and mean residual norm, per layer</figcaption><canvas id="chart-norms" role="img" aria-label="Norms per layer"></canvas></figure>
-        <figure><figcaption>Steering sweep: judged trait score per layer (no system prompt)</figcaption><canvas id="chart-sweep" role="img" aria-label="Steering sweep per layer"></canvas></figure>
+        <figure><figcaption>Layer search: judged trait score at +α per layer (no system prompt)</figcaption><canvas id="chart-sweep" role="img" aria-label="Layer search per layer"></canvas></figure>
+        <figure id="validation-figure" hidden><figcaption>Validation at the recommended layer: dose–response beside a norm-matched random direction</figcaption><canvas id="chart-validation" role="img" aria-label="Dose–response at the recommended layer"></canvas><p id="validation-info" class="muted"></p></figure>
       </div>`;
     root.querySelector('select')!.addEventListener('change', (e) => this.onSelect((e.target as HTMLSelectElement).value));
   }
@@ -114,5 +116,33 @@ export class VectorsView {
       new Chart(this.root.querySelector('#chart-norms') as HTMLCanvasElement, norms),
       new Chart(this.root.querySelector('#chart-sweep') as HTMLCanvasElement, sweep),
     ];
+    this.renderValidation(v);
+  }
+
+  private renderValidation(v: VectorSummary): void {
+    const figure = this.root.querySelector('#validation-figure') as HTMLElement;
+    const val = v.validation;
+    figure.hidden = !val;
+    if (!val) return;
+    const c = chartTheme();
+    const sampled = val.evaluation && val.evaluation.temperature > 0 ? `${val.evaluation.samplesPerQuestion} sampled answers per question at temperature ${val.evaluation.temperature}` : 'greedy answers';
+    const s = val.suppression;
+    (this.root.querySelector('#validation-info') as HTMLElement).textContent =
+      `Layer ${val.layer}, α = ${val.coefficient}, ${sampled}. Dose–response ${val.monotone ? 'is' : 'is not'} monotone. ` +
+      `Under ${s.prompts} eliciting prompt(s): ${s.baselineTrait.toFixed(0)} → ${s.trait.toFixed(0)} at −α (coherence ${s.coherence.toFixed(0)}).`;
+    const points = val.doseResponse;
+    const config: ChartConfiguration = {
+      type: 'line',
+      data: {
+        labels: points.map((p) => `α = ${p.coefficient}`),
+        datasets: [
+          { label: `${v.trait} vector`, data: points.map((p) => p.trait), borderColor: c.accent, backgroundColor: c.accent },
+          { label: 'random direction (control)', data: points.map((p) => p.randomTrait), borderColor: c.muted, backgroundColor: c.muted, borderDash: [6, 4] },
+          { label: 'coherence', data: points.map((p) => p.coherence), borderColor: c.other, backgroundColor: c.other, borderDash: [2, 3] },
+        ],
+      },
+      options: { animation: false, scales: { y: { min: 0, max: 100, title: { display: true, text: 'judged score' } } } },
+    };
+    this.charts.push(new Chart(this.root.querySelector('#chart-validation') as HTMLCanvasElement, config));
   }
 }

@@ -9,7 +9,8 @@ import { writePersonaVector } from '../../core/vectors/personaVectorFile';
 import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
 import * as path from 'node:path';
-import { formatValidation } from '../../core/extraction/validationReport';
+import { formatLayerSearch, formatValidation } from '../../core/extraction/validationReport';
+import { DEFAULT_STEERING_EVALUATION } from '../../core/extraction/layerSearch';
 
 const list = (raw: unknown, what: string): number[] | undefined => {
   if (raw === undefined) return undefined;
@@ -21,7 +22,7 @@ const list = (raw: unknown, what: string): number[] | undefined => {
 export const extractCommand: CliCommand = {
   name: 'extract',
   summary: 'Extract a persona vector from a trait definition (rollouts → judge → mean difference → steering sweep)',
-  usage: 'persona-lens extract --model DIR --trait TRAIT.json --out VEC.safetensors [--judge ID] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--no-sweep]',
+  usage: 'persona-lens extract --model DIR --trait TRAIT.json --out VEC.safetensors [--judge ID] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-samples N] [--sweep-temperature T] [--no-sweep]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'trait', kind: 'string', description: 'trait definition file (.json)', required: true },
@@ -35,6 +36,8 @@ export const extractCommand: CliCommand = {
     { name: 'layers', kind: 'string', description: 'rows for the steering sweep (default every block)' },
     { name: 'coefs', kind: 'string', description: 'coefficients for the steering sweep (default 1,2,4)' },
     { name: 'sweep-questions', kind: 'string', description: 'evaluation questions used by the sweep (default all)' },
+    { name: 'sweep-samples', kind: 'string', description: 'answers per evaluation question in the layer search (default 3)' },
+    { name: 'sweep-temperature', kind: 'string', description: 'sampling temperature of the layer search (default 1; 0 = greedy, one answer)' },
     { name: 'no-sweep', kind: 'flag', description: 'skip the steering sweep (no layer recommendation)' },
     { name: 'no-validate', kind: 'flag', description: 'skip validating the recommendation (dose–response, random control, suppression)' },
   ],
@@ -60,7 +63,7 @@ export const extractCommand: CliCommand = {
           coherenceThreshold: numberOption(args, 'coherence-threshold', 50),
           sweep: args.options['no-sweep']
             ? false
-            : { rows: list(args.options.layers, 'layers'), coefficients: list(args.options.coefs, 'coefs'), questions: args.options['sweep-questions'] !== undefined ? intOption(args, 'sweep-questions', 0) : undefined, validate: !args.options['no-validate'] },
+            : { rows: list(args.options.layers, 'layers'), coefficients: list(args.options.coefs, 'coefs'), questions: args.options['sweep-questions'] !== undefined ? intOption(args, 'sweep-questions', 0) : undefined, evaluation: { samplesPerQuestion: intOption(args, 'sweep-samples', DEFAULT_STEERING_EVALUATION.samplesPerQuestion), temperature: numberOption(args, 'sweep-temperature', DEFAULT_STEERING_EVALUATION.temperature) }, validate: !args.options['no-validate'] },
         },
         runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`)),
       );
@@ -73,11 +76,7 @@ export const extractCommand: CliCommand = {
       io.out(`${trait.name}: kept ${result.keptPairs}/${result.totalPairs} pairs (judge ${result.judge})`);
       io.out('row  effect size  |v|      |h|');
       result.separation.forEach((s, r) => io.out(`${String(r).padStart(3)}  ${s.effectSize.toFixed(2).padStart(11)}  ${result.vectorNorms[r].toFixed(3).padStart(7)}  ${result.residualNorms[r].toFixed(2).padStart(7)}`));
-      if (result.sweep.length) {
-        io.out('steering sweep (no system prompt, evaluation questions): row α → trait / coherence');
-        for (const c of result.sweep) io.out(`  ${String(c.row).padStart(3)} ${String(c.coefficient).padStart(5)} → ${c.meanTrait.toFixed(1).padStart(5)} / ${c.meanCoherence.toFixed(1).padStart(5)}  (|αv|/|h| = ${c.relativeStrength?.toFixed(2)})`);
-      }
-      io.out(result.recommended ? `recommended: layer ${result.recommended.layer}, α = ${result.recommended.coefficient} (trait ${result.recommended.meanTrait.toFixed(1)}, coherence ${result.recommended.meanCoherence.toFixed(1)})` : 'no coherent steering found in the sweep: no layer recommended');
+      for (const line of formatLayerSearch(result)) io.out(line);
       for (const line of formatValidation(result.validation)) io.out(line);
       io.out(`wrote ${out}`);
       return 0;

@@ -14,7 +14,8 @@ import { traitHash } from '../traits/traitFile';
 import { generate } from '../model/generate';
 import { ACTIVATION_VARIANTS, conversationActivations, projectRows, rowNorms, type ActivationVariant, type ConversationActivations } from './activationStats';
 import { ExtractionStore } from './store';
-import { recommend, steeringSweep, validateSteering, type Recommendation, type SteeringValidation, type SweepCell } from './steeringSweep';
+import type { SweepCell } from './steeringSweep';
+import { DEFAULT_STEERING_EVALUATION, recommend, searchLayers, validateSteering, type LayerSearch, type Recommendation, type SteeringEvaluation, type SteeringValidation } from './layerSearch';
 
 export interface ExtractionOptions {
   cacheRoot: string;
@@ -32,6 +33,8 @@ export interface ExtractionOptions {
     /** How many evaluation questions to use (default all). */
     questions?: number;
     maxTokens?: number;
+    /** How steered answers are sampled (default: temperature 1, 3 answers per question, as the paper evaluates). */
+    evaluation?: SteeringEvaluation;
     /** Validate the recommendation (dose–response, random control, suppression); default true. */
     validate?: boolean;
   } | false;
@@ -58,7 +61,10 @@ export interface ExtractionResult {
   /** Mean residual norm per row over kept responses. */
   residualNorms: Float32Array;
   vectorNorms: Float64Array;
+  /** One cell per (row, α): +α on neutral prompts, its random control, and −α under eliciting prompts. */
   sweep: SweepCell[];
+  /** Unsteered reference points of the sweep (neutral and eliciting prompts). */
+  sweepBaseline?: Pick<LayerSearch, 'baseline' | 'elicited'>;
   recommended?: Recommendation;
   /** Dose–response with its random control and suppression under eliciting prompts, at the recommendation. */
   validation?: SteeringValidation;
@@ -187,43 +193,40 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
   const separation = layerSeparation(posActs, negActs, vectors.response_avg, rows, d);
   const vectorNorms = rowNorms(vectors.response_avg, rows, d);
 
-  // 5. Steering sweep on evaluation questions → recommended layer and coefficient.
+  // 5. Layer search on evaluation questions (induce, random control, suppress) → recommended layer and α, validated.
   let sweep: SweepCell[] = [];
+  let sweepBaseline: ExtractionResult['sweepBaseline'];
   let recommended: Recommendation | undefined;
   let validation: SteeringValidation | undefined;
   if (options.sweep !== false) {
-    const L = rows - 1;
     const sweepOptions = options.sweep ?? {};
-    const sweepRows = sweepOptions.rows ?? Array.from({ length: L }, (_, i) => i + 1);
-    sweep = await steeringSweep(
+    const evaluation = sweepOptions.evaluation ?? DEFAULT_STEERING_EVALUATION;
+    const evaluationQuestions = trait.evaluationQuestions.slice(0, sweepOptions.questions ?? trait.evaluationQuestions.length);
+    const sweepMaxTokens = sweepOptions.maxTokens ?? maxTokens;
+    const search = await searchLayers(
       model,
       judge,
       {
         trait,
         vector: vectors.response_avg,
-        rows: sweepRows,
+        rows: sweepOptions.rows ?? Array.from({ length: rows - 1 }, (_, i) => i + 1),
         coefficients: sweepOptions.coefficients ?? [1, 2, 4],
-        questions: trait.evaluationQuestions.slice(0, sweepOptions.questions ?? trait.evaluationQuestions.length),
-        maxTokens: sweepOptions.maxTokens ?? maxTokens,
+        questions: evaluationQuestions,
+        maxTokens: sweepMaxTokens,
+        evaluation,
+        cache: store,
       },
       ctx,
     );
+    sweep = search.cells;
+    sweepBaseline = { baseline: search.baseline, elicited: search.elicited };
     for (const cell of sweep) cell.relativeStrength = (Math.abs(cell.coefficient) * vectorNorms[cell.row]) / (residualNorms[cell.row] || 1);
-    recommended = recommend(sweep, coherenceThreshold);
+    recommended = recommend(search, coherenceThreshold);
     if (recommended && sweepOptions.validate !== false) {
       validation = await validateSteering(
         model,
         judge,
-        {
-          trait,
-          vector: vectors.response_avg,
-          layer: recommended.layer,
-          coefficient: recommended.coefficient,
-          questions: trait.evaluationQuestions.slice(0, sweepOptions.questions ?? trait.evaluationQuestions.length),
-          maxTokens: sweepOptions.maxTokens ?? maxTokens,
-          // Two eliciting prompts bound the cost on large models; every pair's positive prompt elicits the trait.
-          elicitingPrompts: trait.instructions.slice(0, 2).map((p) => p.pos),
-        },
+        { trait, vector: vectors.response_avg, layer: recommended.layer, coefficient: recommended.coefficient, questions: evaluationQuestions, maxTokens: sweepMaxTokens, evaluation, cache: store },
         ctx,
       );
     }
@@ -240,6 +243,7 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     residualNorms,
     vectorNorms,
     sweep,
+    sweepBaseline,
     recommended,
     validation,
     judge: judge.id,

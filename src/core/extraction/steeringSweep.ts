@@ -40,7 +40,18 @@ export interface SweepCell {
   meanCoherence: number;
   /** |α·v_row| / mean |h_row|, when residual norms are known. */
   relativeStrength?: number;
+  /** The extraction's layer search only: a norm-matched random direction's trait score at the same row and α. */
+  control?: number;
+  /** The extraction's layer search only: under the trait's eliciting prompts at −α. */
+  suppressed?: { trait: number; coherence: number };
   samples: SweepSample[];
+}
+
+/** A cell without its samples, as stored in vector files and sent to the panel. */
+export type SweepSummary = Omit<SweepCell, 'samples'>;
+
+export function summarizeCell({ samples: _samples, ...summary }: SweepCell): SweepSummary {
+  return summary;
 }
 
 /** Mean of the scores the judge gave (declined scores are left out). */
@@ -101,60 +112,4 @@ export function normMatchedRandom(vector: Float32Array, rows: number, d: number,
     for (let i = 0; i < d; i++) out[r * d + i] *= scale;
   }
   return out;
-}
-
-export interface Recommendation {
-  layer: number;
-  coefficient: number;
-  meanTrait: number;
-  meanCoherence: number;
-}
-
-/** The cell with the highest trait score among those that stay coherent. */
-export function recommend(cells: SweepCell[], coherenceThreshold: number): Recommendation | undefined {
-  const ok = cells.filter((c) => c.coefficient > 0 && c.meanCoherence >= coherenceThreshold && Number.isFinite(c.meanTrait));
-  if (!ok.length) return undefined;
-  // Highest score; ties go to the smaller coefficient (less side effect), then the earlier layer.
-  ok.sort((a, b) => b.meanTrait - a.meanTrait || a.coefficient - b.coefficient || a.row - b.row);
-  const best = ok[0];
-  return { layer: best.row, coefficient: best.coefficient, meanTrait: best.meanTrait, meanCoherence: best.meanCoherence };
-}
-
-/** The issue's checks of a recommended (layer, α), computed by the product and reported beside the vector. */
-export interface SteeringValidation {
-  layer: number;
-  coefficient: number;
-  /** No system prompt: the trait score at k·α for k = −2 … 2, and a norm-matched random direction's beside it. */
-  doseResponse: { coefficient: number; trait: number; coherence: number; randomTrait: number; randomCoherence: number }[];
-  /** Under the trait's eliciting system prompts: without steering and with −α. */
-  suppression: { prompts: number; baselineTrait: number; trait: number; coherence: number };
-  /** True when the trait score never falls as α rises (within `tolerance` points). */
-  monotone: boolean;
-}
-
-/**
- * Validates a recommendation the way the paper evaluates steering: dose–response with its random control on
- * the evaluation questions, and suppression (−α) under the trait's own eliciting prompts.
- */
-export async function validateSteering(model: LoadedModel, judge: Judge, request: Omit<SweepRequest, 'rows' | 'coefficients' | 'system'> & { layer: number; coefficient: number; elicitingPrompts: string[]; tolerance?: number }, ctx?: RunContext): Promise<SteeringValidation> {
-  const { layer, coefficient } = request;
-  const d = model.checkpoint.spec.hiddenSize;
-  const ks = [-2, -1, 0, 1, 2];
-  const base = { ...request, rows: [layer] };
-  const steered = await steeringSweep(model, judge, { ...base, coefficients: ks.map((k) => k * coefficient) }, ctx);
-  const random = normMatchedRandom(request.vector, model.session.rows, d, 7);
-  const control = await steeringSweep(model, judge, { ...base, vector: random, coefficients: ks.map((k) => k * coefficient) }, ctx);
-  const doseResponse = steered.map((c, i) => ({ coefficient: c.coefficient, trait: c.meanTrait, coherence: c.meanCoherence, randomTrait: control[i].meanTrait, randomCoherence: control[i].meanCoherence }));
-  let baselineTrait = 0;
-  let trait = 0;
-  let coherence = 0;
-  for (const system of request.elicitingPrompts) {
-    const [zero, minus] = await steeringSweep(model, judge, { ...base, system, coefficients: [0, -coefficient] }, ctx);
-    baselineTrait += zero.meanTrait / request.elicitingPrompts.length;
-    trait += minus.meanTrait / request.elicitingPrompts.length;
-    coherence += minus.meanCoherence / request.elicitingPrompts.length;
-  }
-  const tolerance = request.tolerance ?? 0;
-  const monotone = doseResponse.every((p, i) => i === 0 || p.trait >= doseResponse[i - 1].trait - tolerance);
-  return { layer, coefficient, doseResponse, suppression: { prompts: request.elicitingPrompts.length, baselineTrait, trait, coherence }, monotone };
 }

@@ -1,7 +1,8 @@
 /**
  * On-disk cache of an extraction run, keyed by model fingerprint + trait hash: rollouts, judge scores and
- * per-rollout activations. Appends as it goes, so a cancelled or crashed run resumes where it stopped, and
- * changing a threshold or the sweep re-uses every rollout already made.
+ * per-rollout activations, and the judged means of steered generations (layer search and validation). Appends as it
+ * goes, so a cancelled or crashed run resumes where it stopped, and changing a threshold or the sweep re-uses every
+ * rollout and steering cell already made.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import * as path from 'node:path';
@@ -24,16 +25,34 @@ export interface ScoreRecord {
   coherence: number | null;
 }
 
+/** Judged means of one steered generation batch; the key digests everything that produced it. */
+export interface SteeringCellRecord {
+  key: string;
+  meanTrait: number;
+  meanCoherence: number;
+}
+
 export class ExtractionStore {
   readonly folder: string;
   private rollouts = new Map<string, RolloutRecord>();
   private scores = new Map<string, ScoreRecord>();
+  private steering = new Map<string, SteeringCellRecord>();
 
   constructor(cacheRoot: string, modelFingerprint: string, traitHash: string) {
     this.folder = path.join(cacheRoot, 'extraction', `${modelFingerprint}-${traitHash}`);
     mkdirSync(path.join(this.folder, 'acts'), { recursive: true });
     for (const r of readJsonLines<RolloutRecord>(path.join(this.folder, 'rollouts.jsonl'))) this.rollouts.set(r.key, r);
     for (const s of readJsonLines<ScoreRecord>(path.join(this.folder, 'scores.jsonl'))) this.scores.set(`${s.judge}\0${s.key}`, s);
+    for (const c of readJsonLines<SteeringCellRecord>(path.join(this.folder, 'steering.jsonl'))) this.steering.set(c.key, c);
+  }
+
+  steeringCell(key: string): SteeringCellRecord | undefined {
+    return this.steering.get(key);
+  }
+
+  addSteeringCell(record: SteeringCellRecord): void {
+    this.steering.set(record.key, record);
+    appendFileSync(path.join(this.folder, 'steering.jsonl'), JSON.stringify(record) + '\n');
   }
 
   rollout(key: string): RolloutRecord | undefined {

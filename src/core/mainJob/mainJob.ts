@@ -11,7 +11,6 @@ import type { LoadedModel } from '../model/loadedModel';
 import type { Judge } from '../judges/judge';
 import { readTraitFile } from '../traits/traitFile';
 import { extractPersonaVector, type ExtractionResult } from '../extraction/extract';
-import { normMatchedRandom, steeringSweep } from '../extraction/steeringSweep';
 import { readDataset } from '../datasets/datasetReader';
 import { Screener, type ScreenedSample } from '../screening/screener';
 import { auroc, mean, percentile } from '../stats';
@@ -21,6 +20,10 @@ export interface DoseResponse {
   trait: number[];
   coherence: number[];
   randomTrait: number[];
+  /** Under the trait's eliciting prompts: unsteered, and at −α. */
+  suppression: { baselineTrait: number; trait: number };
+  /** How the answers were sampled, e.g. "3 per question at temperature 1". */
+  evaluation: string;
 }
 
 export interface TraitReport {
@@ -68,13 +71,11 @@ export async function runMainJob(model: LoadedModel, judge: Judge, modelDir: str
   for (const file of traitFiles) {
     const trait = readTraitFile(path.join(modelDir, 'traits', file));
     log(`extracting "${trait.name}"…`);
-    const result = await extractPersonaVector(model, trait, judge, { cacheRoot: options.cacheRoot, maxTokens, sweep: { coefficients: [1, 2, 3, 4, 6] } }, ctx);
-    if (!result.recommended) throw new Error(`"${trait.name}": no coherent steering layer found`);
-    const { layer, coefficient } = result.recommended;
-    const coefficients = [-2, -1, 0, 1, 2].map((k) => k * coefficient);
-    const request = { trait, rows: [layer], coefficients, questions: trait.evaluationQuestions, maxTokens };
-    const cells = await steeringSweep(model, judge, { ...request, vector: result.vectors.response_avg }, ctx);
-    const random = await steeringSweep(model, judge, { ...request, vector: normMatchedRandom(result.vectors.response_avg, result.rows, result.d, 7) }, ctx);
+    // α 2–4 spans the organism's steering range: below it nothing changes, above it answers lose coherence.
+    const result = await extractPersonaVector(model, trait, judge, { cacheRoot: options.cacheRoot, maxTokens, sweep: { coefficients: [2, 3, 4] } }, ctx);
+    // The extraction validated its own recommendation (dose–response, random control, suppression): report that.
+    if (!result.recommended || !result.validation) throw new Error(`"${trait.name}": no coherent steering layer found`);
+    const { layer, coefficient, doseResponse: points, suppression, evaluation } = result.validation;
     traits.push({
       trait: trait.name,
       keptPairs: result.keptPairs,
@@ -82,7 +83,14 @@ export async function runMainJob(model: LoadedModel, judge: Judge, modelDir: str
       layer,
       coefficient,
       separation: result.separation.map((s) => s.effectSize),
-      doseResponse: { coefficients, trait: cells.map((c) => c.meanTrait), coherence: cells.map((c) => c.meanCoherence), randomTrait: random.map((c) => c.meanTrait) },
+      doseResponse: {
+        coefficients: points.map((p) => p.coefficient),
+        trait: points.map((p) => p.trait),
+        coherence: points.map((p) => p.coherence),
+        randomTrait: points.map((p) => p.randomTrait),
+        suppression: { baselineTrait: suppression.baselineTrait, trait: suppression.trait },
+        evaluation: evaluation && evaluation.temperature > 0 ? `${evaluation.samplesPerQuestion} per question at temperature ${evaluation.temperature}` : 'greedy',
+      },
     });
     extracted.push(result);
   }
@@ -135,11 +143,11 @@ export function summaryTable(r: MainJobResult): string {
   const lines: string[] = [];
   lines.push(`Persona Lens main job on ${r.model} (${r.seconds.toFixed(0)} s)`);
   lines.push('');
-  lines.push('trait           kept      layer  α     neutral → +α   −2α    random +α   separation (max effect size)');
+  lines.push('trait           kept      layer  α     neutral → +α   +2α   random +α   eliciting → −α   separation (max effect size)');
   for (const t of r.traits) {
     const dr = t.doseResponse;
     lines.push(
-      `${t.trait.padEnd(15)} ${`${t.keptPairs}/${t.totalPairs}`.padEnd(9)} ${String(t.layer).padEnd(6)} ${String(t.coefficient).padEnd(5)} ${dr.trait[2].toFixed(0).padStart(5)} → ${dr.trait[3].toFixed(0).padEnd(5)} ${dr.trait[0].toFixed(0).padStart(5)}  ${dr.randomTrait[3].toFixed(0).padStart(8)}     ${Math.max(...t.separation).toFixed(1)}`,
+      `${t.trait.padEnd(15)} ${`${t.keptPairs}/${t.totalPairs}`.padEnd(9)} ${String(t.layer).padEnd(6)} ${String(t.coefficient).padEnd(5)} ${dr.trait[2].toFixed(0).padStart(5)} → ${dr.trait[3].toFixed(0).padEnd(5)} ${dr.trait[4].toFixed(0).padStart(5)}  ${dr.randomTrait[3].toFixed(0).padStart(8)}     ${dr.suppression.baselineTrait.toFixed(0).padStart(5)} → ${dr.suppression.trait.toFixed(0).padEnd(5)}     ${Math.max(...t.separation).toFixed(1)}`,
     );
   }
   lines.push('');

@@ -6,6 +6,7 @@
 import { readSafetensorsHeader, readTensorBytes, toFloat32, writeSafetensors } from '../model/safetensors';
 import { ACTIVATION_VARIANTS, type ActivationVariant } from '../extraction/activationStats';
 import type { ExtractionResult } from '../extraction/extract';
+import { summarizeCell } from '../extraction/steeringSweep';
 import { VERSION } from '../version';
 
 export interface PersonaVectorMetadata {
@@ -25,8 +26,10 @@ export interface PersonaVectorMetadata {
   toolVersion: string;
   /** JSON: per-row separation statistics. */
   separation?: string;
-  /** JSON: sweep summary [{row, coefficient, meanTrait, meanCoherence, relativeStrength}]. */
+  /** JSON: layer search [{row, coefficient, meanTrait, meanCoherence, relativeStrength, control, suppressed}]. */
   sweep?: string;
+  /** JSON: the layer search's unsteered reference points {baseline, elicited}. */
+  sweepBaseline?: string;
   /** JSON: SteeringValidation at the recommendation (dose–response + random control, suppression). */
   validation?: string;
 }
@@ -60,7 +63,8 @@ export function writePersonaVector(
     created: new Date().toISOString(),
     toolVersion: VERSION,
     separation: JSON.stringify(result.separation),
-    sweep: JSON.stringify(result.sweep.map(({ row, coefficient, meanTrait, meanCoherence, relativeStrength }) => ({ row, coefficient, meanTrait, meanCoherence, relativeStrength }))),
+    sweep: JSON.stringify(result.sweep.map(summarizeCell)),
+    sweepBaseline: result.sweepBaseline && JSON.stringify(result.sweepBaseline),
     validation: result.validation && JSON.stringify(result.validation),
   };
   writeSafetensors(

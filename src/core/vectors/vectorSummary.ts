@@ -1,8 +1,10 @@
-/** What the panel shows about a vector file: per-layer separation, norms and the steering sweep. */
+/** What the panel shows about a vector file: per-layer separation, norms, the layer search and its validation. */
 import * as path from 'node:path';
 import { readPersonaVector } from './personaVectorFile';
 import { rowNorms } from '../extraction/activationStats';
 import type { LayerSeparation } from '../extraction/extract';
+import type { SteeringValidation } from '../extraction/layerSearch';
+import type { SweepSummary } from '../extraction/steeringSweep';
 
 export interface VectorSummary {
   path: string;
@@ -18,7 +20,9 @@ export interface VectorSummary {
   separation: LayerSeparation[];
   vectorNorms: number[];
   residualNorms: number[];
-  sweep: { row: number; coefficient: number; meanTrait: number; meanCoherence: number }[];
+  sweep: SweepSummary[];
+  /** The recommendation's dose–response (with its random control) and suppression, when extraction validated it. */
+  validation?: SteeringValidation;
 }
 
 export function summarizeVectorFile(file: string): VectorSummary {
@@ -45,5 +49,6 @@ export function summarizeVectorFile(file: string): VectorSummary {
     vectorNorms: Array.from(rowNorms(v.vectors.response_avg!, v.rows, v.d)),
     residualNorms: v.residualNorms ? Array.from(v.residualNorms) : [],
     sweep: parse(v.metadata.sweep, []),
+    validation: parse<SteeringValidation | undefined>(v.metadata.validation, undefined),
   };
 }
