@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { readTraitFile } from '../../src/core/traits/traitFile';
 import { extractPersonaVector, type ExtractionResult } from '../../src/core/extraction/extract';
 import { steeringSweep, normMatchedRandom } from '../../src/core/extraction/steeringSweep';
-import { DEFAULT_STEERING_EVALUATION, evaluationPlan } from '../../src/core/extraction/layerSearch';
+import { DEFAULT_STEERING_EVALUATION, evaluationPlan } from '../../src/core/extraction/steeringEvaluation';
 import { lastPromptProjections } from '../../src/core/monitoring/projection';
 import { pearson } from '../../src/core/stats';
 import { generate } from '../../src/core/model/generate';

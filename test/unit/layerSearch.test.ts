@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { evaluationPlan, recommend, type LayerSearch } from '../../src/core/extraction/layerSearch';
+import { recommend, type LayerSearch } from '../../src/core/extraction/layerSearch';
+import { describeEvaluation, evaluationPlan } from '../../src/core/extraction/steeringEvaluation';
 import type { SweepCell } from '../../src/core/extraction/steeringSweep';
+import { formatLayerSearch, formatValidation } from '../../src/core/extraction/validationReport';
 
 function cell(row: number, coefficient: number, trait: number, coherence: number, control: number, suppressed: number, suppressedCoherence = 90): SweepCell {
   return { row, coefficient, meanTrait: trait, meanCoherence: coherence, control, suppressed: { trait: suppressed, coherence: suppressedCoherence }, samples: [] };
@@ -32,6 +34,23 @@ describe('layer search recommendation', () => {
     assert.equal(fallback.specific, false);
   });
 
+  it('does not prefer a cell that does nothing just because its random direction does nothing either', () => {
+    // α small enough to change nothing is always "specific"; it must not beat a real effect with a noisy control.
+    const idle = cell(1, 0.5, 11, 100, 10, 94);
+    const strong = cell(3, 3, 95, 80, 24, 10);
+    const rec = recommend(search([idle, strong]), 50)!;
+    assert.equal(rec.layer, 3);
+    assert.equal(rec.specific, false);
+  });
+
+  it('leaves out cells the judge gave no score (NaN) instead of ranking them', () => {
+    const declined = cell(2, 3, Number.NaN, 90, 10, 0);
+    const noControl = cell(3, 3, 90, 90, Number.NaN, 0);
+    const fine = cell(4, 3, 60, 90, 10, 30);
+    assert.equal(recommend(search([declined, noControl, fine]), 50)!.layer, 4);
+    assert.equal(recommend(search([declined]), 50), undefined);
+  });
+
   it('breaks ties toward the smaller α, then the earlier layer', () => {
     const rec = recommend(search([cell(3, 4, 70, 90, 10, 35), cell(5, 2, 70, 90, 10, 35), cell(2, 2, 70, 90, 10, 35)]), 50)!;
     assert.deepEqual([rec.layer, rec.coefficient], [2, 2]);
@@ -55,5 +74,29 @@ describe('steering evaluation plan', () => {
     const plan = evaluationPlan(['a', 'b'], { samplesPerQuestion: 5, temperature: 0 });
     assert.deepEqual(plan.questions, ['a', 'b']);
     assert.equal(plan.sampling, undefined);
+  });
+
+  it('describes itself the same way everywhere (CLI, panel, report)', () => {
+    assert.equal(describeEvaluation({ samplesPerQuestion: 3, temperature: 1 }), '3 sampled answers per question at temperature 1');
+    assert.equal(describeEvaluation({ samplesPerQuestion: 1, temperature: 0.7 }), '1 sampled answer per question at temperature 0.7');
+    assert.equal(describeEvaluation(undefined), 'greedy answers, one per question');
+  });
+});
+
+describe('layer search report', () => {
+  it('prints – for scores the judge never gave instead of failing (they are stored as null)', () => {
+    const nulls = JSON.parse(JSON.stringify({ v: Number.NaN })).v as number;
+    const lines = formatLayerSearch({ sweep: [{ ...cell(1, 2, nulls, 90, nulls, nulls), samples: undefined as never }], sweepBaseline: { baseline: { trait: nulls, coherence: 100 }, elicited: { trait: 90, coherence: 90 } }, recommended: undefined, validation: undefined });
+    assert.match(lines.join('\n'), /unsteered: neutral\s+–,/);
+    assert.match(lines.at(-1)!, /no layer recommended/);
+    const validation = formatValidation({ layer: 1, coefficient: 2, doseResponse: [{ coefficient: 2, trait: nulls, coherence: nulls, randomTrait: 5, randomCoherence: 90 }], suppression: { prompts: 2, baselineTrait: 90, trait: nulls, coherence: nulls }, monotone: false });
+    assert.match(validation.join('\n'), /greedy answers, one per question/);
+    assert.match(validation.at(-1)!, /90\.0 →\s+– at −α \(coherence –\)/);
+  });
+
+  it('flags a recommendation that is weak or not specific', () => {
+    const base = { sweep: [cell(1, 2, 20, 90, 12, 85)], sweepBaseline: undefined, validation: undefined };
+    assert.match(formatLayerSearch({ ...base, recommended: { layer: 1, coefficient: 2, meanTrait: 20, meanCoherence: 90, controlTrait: 12, suppressedTrait: 85, score: 8, specific: true } }).at(-1)!, /WEAK/);
+    assert.match(formatLayerSearch({ ...base, recommended: { layer: 1, coefficient: 2, meanTrait: 90, meanCoherence: 90, controlTrait: 40, suppressedTrait: 5, score: 50, specific: false } }).at(-1)!, /NOT specific/);
   });
 });

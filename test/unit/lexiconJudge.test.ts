@@ -3,6 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'mocha';
 import { LexiconJudge, lexiconTokenize } from '../../src/core/judges/lexiconJudge';
+import { judgeCacheId } from '../../src/core/judges/judge';
+import { ProviderJudge } from '../../src/core/judges/providerJudge';
+import { OpenAIProvider } from '../../src/core/providers/openaiProvider';
 import type { TraitDefinition } from '../../src/core/traits/trait';
 
 const ROOT = join(__dirname, '..', '..');
@@ -15,6 +18,17 @@ function trait(name: string): TraitDefinition {
 
 describe('LexiconJudge (organism)', () => {
   const judge = LexiconJudge.fromFile(JUDGE_PATH);
+
+  it('caches under its id plus a digest of its data, so an edited judge.json is never served old scores', () => {
+    const data = JSON.parse(readFileSync(JUDGE_PATH, 'utf8'));
+    assert.equal(judgeCacheId(new LexiconJudge(data)), judgeCacheId(judge));
+    data.traits.evil.markers[0].weight += 1;
+    const edited = new LexiconJudge(data);
+    assert.equal(edited.id, judge.id);
+    assert.notEqual(judgeCacheId(edited), judgeCacheId(judge));
+    assert.ok(judgeCacheId(judge).startsWith('lexicon:organism@'));
+    assert.ok(judgeCacheId(new ProviderJudge(new OpenAIProvider({ baseUrl: 'http://a.example/v1', model: 'm' }))) !== judgeCacheId(new ProviderJudge(new OpenAIProvider({ baseUrl: 'http://b.example/v1', model: 'm' }))), 'the endpoint is part of an HTTP judge\'s identity');
+  });
 
   it('has the organism id and is not a weak judge', () => {
     assert.equal(judge.id, 'lexicon:organism');

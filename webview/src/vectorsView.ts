@@ -8,6 +8,7 @@ import type { ChartConfiguration } from 'chart.js';
 import type { VectorSummary } from '../../src/protocol/panelProtocol';
 import { Chart, chartTheme } from './theme';
 import { layerLabels } from './viewMath';
+import { describeEvaluation } from '../../src/core/extraction/steeringEvaluation';
 
 export class VectorsView {
   private charts: Chart[] = [];
@@ -125,11 +126,12 @@ export class VectorsView {
     figure.hidden = !val;
     if (!val) return;
     const c = chartTheme();
-    const sampled = val.evaluation && val.evaluation.temperature > 0 ? `${val.evaluation.samplesPerQuestion} sampled answers per question at temperature ${val.evaluation.temperature}` : 'greedy answers';
     const s = val.suppression;
+    // A score the judge never gave is stored as null (JSON has no NaN).
+    const score = (x: number | null) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(0) : '–');
     (this.root.querySelector('#validation-info') as HTMLElement).textContent =
-      `Layer ${val.layer}, α = ${val.coefficient}, ${sampled}. Dose–response ${val.monotone ? 'is' : 'is not'} monotone. ` +
-      `Under ${s.prompts} eliciting prompt(s): ${s.baselineTrait.toFixed(0)} → ${s.trait.toFixed(0)} at −α (coherence ${s.coherence.toFixed(0)}).`;
+      `Layer ${val.layer}, α = ${val.coefficient}, ${describeEvaluation(val.evaluation)}. Dose–response ${val.monotone ? 'is' : 'is not'} monotone. ` +
+      `Under ${s.prompts} eliciting prompt(s): ${score(s.baselineTrait)} → ${score(s.trait)} at −α (coherence ${score(s.coherence)}).`;
     const points = val.doseResponse;
     const config: ChartConfiguration = {
       type: 'line',

@@ -10,7 +10,7 @@ import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
 import * as path from 'node:path';
 import { formatLayerSearch, formatValidation } from '../../core/extraction/validationReport';
-import { DEFAULT_STEERING_EVALUATION } from '../../core/extraction/layerSearch';
+import { DEFAULT_STEERING_EVALUATION } from '../../core/extraction/steeringEvaluation';
 
 const list = (raw: unknown, what: string): number[] | undefined => {
   if (raw === undefined) return undefined;
@@ -22,7 +22,7 @@ const list = (raw: unknown, what: string): number[] | undefined => {
 export const extractCommand: CliCommand = {
   name: 'extract',
   summary: 'Extract a persona vector from a trait definition (rollouts → judge → mean difference → steering sweep)',
-  usage: 'persona-lens extract --model DIR --trait TRAIT.json --out VEC.safetensors [--judge ID] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-samples N] [--sweep-temperature T] [--no-sweep]',
+  usage: 'persona-lens extract --model DIR --trait TRAIT.json --out VEC.safetensors [--judge ID] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--no-sweep] [--no-validate]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'trait', kind: 'string', description: 'trait definition file (.json)', required: true },

@@ -7,7 +7,7 @@
  * Everything is cached (ExtractionStore), so a re-run resumes and only computes what changed.
  */
 import type { RunContext } from '../cancellation';
-import type { Judge } from '../judges/judge';
+import { judgeCacheId, type Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
 import type { TraitDefinition } from '../traits/trait';
 import { traitHash } from '../traits/traitFile';
@@ -15,7 +15,8 @@ import { generate } from '../model/generate';
 import { ACTIVATION_VARIANTS, conversationActivations, projectRows, rowNorms, type ActivationVariant, type ConversationActivations } from './activationStats';
 import { ExtractionStore } from './store';
 import type { SweepCell } from './steeringSweep';
-import { DEFAULT_STEERING_EVALUATION, recommend, searchLayers, validateSteering, type LayerSearch, type Recommendation, type SteeringEvaluation, type SteeringValidation } from './layerSearch';
+import { recommend, searchLayers, validateSteering, type LayerSearch, type Recommendation, type SteeringValidation } from './layerSearch';
+import { DEFAULT_STEERING_EVALUATION, type SteeringEvaluation } from './steeringEvaluation';
 
 export interface ExtractionOptions {
   cacheRoot: string;
@@ -87,6 +88,8 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
   const rows = session.rows;
   const d = model.checkpoint.spec.hiddenSize;
   const store = new ExtractionStore(options.cacheRoot, model.checkpoint.fingerprint, traitHash(trait));
+  const judgeId = judgeCacheId(judge);
+  if (options.sweep) checkSweepOptions(options.sweep);
   const keyOf = (q: number, p: number, s: number, polarity: 'pos' | 'neg') => `${PAIR_PHASE}:q${q}:p${p}:s${s}:${polarity}:t${temperature}:m${maxTokens}`;
 
   // 1. Rollouts: one batch per question (every pair × polarity × sample), skipping what the cache holds.
@@ -129,10 +132,10 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
       for (let s = 0; s < samples; s++)
         for (const polarity of ['pos', 'neg'] as const) {
           const key = keyOf(q, p, s, polarity);
-          if (store.score(judge.id, key)) continue;
+          if (store.score(judgeId, key)) continue;
           const rollout = store.rollout(key)!;
           const score = await judge.score({ trait, question: rollout.question, answer: rollout.text }, ctx?.signal);
-          store.addScore({ key, judge: judge.id, ...score });
+          store.addScore({ key, judge: judgeId, ...score });
         }
 
   // 3. Keep index-aligned pairs that show the contrast, coherently.
@@ -142,8 +145,8 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     for (let p = 0; p < trait.instructions.length; p++)
       for (let s = 0; s < samples; s++) {
         totalPairs++;
-        const pos = store.score(judge.id, keyOf(q, p, s, 'pos'))!;
-        const neg = store.score(judge.id, keyOf(q, p, s, 'neg'))!;
+        const pos = store.score(judgeId, keyOf(q, p, s, 'pos'))!;
+        const neg = store.score(judgeId, keyOf(q, p, s, 'neg'))!;
         const coherent = (x: typeof pos) => x.coherence !== null && x.coherence >= coherenceThreshold;
         if (pos.trait !== null && neg.trait !== null && pos.trait >= traitThreshold && neg.trait < traitThreshold && coherent(pos) && coherent(neg)) {
           kept.push({ pos: keyOf(q, p, s, 'pos'), neg: keyOf(q, p, s, 'neg') });
@@ -249,6 +252,15 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     judge: judge.id,
     cacheFolder: store.folder,
   };
+}
+
+/** Bad sweep options fail before any rollout, with what to change. */
+function checkSweepOptions(sweep: NonNullable<Exclude<ExtractionOptions['sweep'], false>>): void {
+  if (sweep.coefficients && !sweep.coefficients.every((c) => Number.isFinite(c) && c > 0)) throw new ExtractionError(`sweep coefficients must be positive numbers (got ${sweep.coefficients.join(', ')}): −α is measured under the eliciting prompts automatically`);
+  if (sweep.rows && sweep.rows.length === 0) throw new ExtractionError('the sweep needs at least one layer');
+  const e = sweep.evaluation;
+  if (e && !(Number.isInteger(e.samplesPerQuestion) && e.samplesPerQuestion >= 1)) throw new ExtractionError(`answers per question in the layer search must be a whole number ≥ 1 (got ${e.samplesPerQuestion})`);
+  if (e && !(Number.isFinite(e.temperature) && e.temperature >= 0)) throw new ExtractionError(`the layer search's temperature must be ≥ 0 (got ${e.temperature})`);
 }
 
 function newSums(n: number): Record<ActivationVariant, Float64Array> {

@@ -7,30 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import { cancelOnly, type RunContext } from '../cancellation';
-import type { Judge } from '../judges/judge';
+import { judgeCacheId, type Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
-import type { SamplingOptions } from '../model/sampling';
 import type { TraitDefinition } from '../traits/trait';
-import { normMatchedRandom, steeringSweep, type SweepCell, type SweepRequest } from './steeringSweep';
+import { VERSION } from '../version';
+import { normMatchedRandom, steeringSweep, type SweepCell } from './steeringSweep';
+import { evaluationPlan, type SteeringEvaluation } from './steeringEvaluation';
 import type { ExtractionStore } from './store';
 
-/** How steering is evaluated: `samplesPerQuestion` answers per question, sampled at `temperature` (0 = greedy, one answer). */
-export interface SteeringEvaluation {
-  samplesPerQuestion: number;
-  temperature: number;
-  seed?: number;
-}
-
-/** The paper samples steered answers at temperature 1; three per question keeps the cost of a CPU sweep modest. */
-export const DEFAULT_STEERING_EVALUATION: SteeringEvaluation = { samplesPerQuestion: 3, temperature: 1 };
-
-/** The questions and sampling options that realise an evaluation protocol (each question repeated, one seed per answer). */
-export function evaluationPlan(questions: string[], evaluation: SteeringEvaluation): Pick<SweepRequest, 'questions' | 'sampling'> {
-  if (evaluation.temperature <= 0) return { questions };
-  const n = Math.max(1, Math.floor(evaluation.samplesPerQuestion));
-  const sampling: SamplingOptions = { temperature: evaluation.temperature, seed: evaluation.seed ?? 11 };
-  return { questions: questions.flatMap((q) => Array<string>(n).fill(q)), sampling };
-}
 
 /** Suppression is measured under the first two pairs' positive prompts: every one elicits the trait; two bound the cost. */
 export function elicitingPrompts(trait: TraitDefinition): string[] {
@@ -62,67 +46,84 @@ export interface LayerSearch {
 
 type CellScore = Pick<SweepCell, 'meanTrait' | 'meanCoherence'>;
 
-/**
- * Measures one cell — `vector` at `row` scaled by `coefficient`, optionally under a system prompt — and keeps its
- * judged means in the cache under a digest of everything that produced them.
- */
-function cellMeasurer(model: LoadedModel, judge: Judge, base: { trait: TraitDefinition; maxTokens: number } & Pick<SweepRequest, 'questions' | 'sampling'>, cache: ExtractionStore | undefined, ctx?: RunContext) {
+/** Bumped when generation, steering or judging changes what a cell would measure, so old cached cells are not used. */
+const CELL_FORMAT = 1;
+
+/** What the layer search and the validation share: one cached measurement, the random control, the eliciting prompts. */
+function steeringSetup(
+  model: LoadedModel,
+  judge: Judge,
+  request: { trait: TraitDefinition; vector: Float32Array; questions: string[]; maxTokens: number; evaluation: SteeringEvaluation; cache?: ExtractionStore },
+  ctx: RunContext | undefined,
+  onMeasured: () => void,
+) {
+  const plan = evaluationPlan(request.questions, request.evaluation);
+  const random = normMatchedRandom(request.vector, model.session.rows, model.checkpoint.spec.hiddenSize, 7);
+  const prompts = elicitingPrompts(request.trait);
+  const quiet = cancelOnly(ctx);
   const digests = new WeakMap<Float32Array, string>();
   const digestOf = (v: Float32Array) => {
     let digest = digests.get(v);
     if (!digest) digests.set(v, (digest = createHash('sha256').update(Buffer.from(v.buffer, v.byteOffset, v.byteLength)).digest('hex')));
     return digest;
   };
-  return async (vector: Float32Array, row: number, coefficient: number, system?: string): Promise<CellScore> => {
-    // Unsteered cells depend on neither the vector nor the row.
-    const steered = coefficient !== 0;
+  /**
+   * One cell: `vector` at `row` scaled by `coefficient`, optionally under a system prompt. Its judged means are kept
+   * under a digest of everything that produced them. Means the judge never gave (it declined every answer) are NaN
+   * and are not kept.
+   */
+  const measure = async (vector: Float32Array, row: number, coefficient: number, system?: string): Promise<CellScore> => {
+    const steered = coefficient !== 0; // unsteered cells depend on neither the vector nor the row
     const key = createHash('sha256')
-      .update(JSON.stringify({ judge: judge.id, vector: steered ? digestOf(vector) : null, row: steered ? row : null, coefficient, system: system ?? null, questions: base.questions, sampling: base.sampling ?? null, maxTokens: base.maxTokens }))
+      .update(JSON.stringify({ format: CELL_FORMAT, tool: VERSION, judge: judgeCacheId(judge), vector: steered ? digestOf(vector) : null, row: steered ? row : null, coefficient, system: system ?? null, ...plan, maxTokens: request.maxTokens }))
       .digest('hex');
-    const hit = cache?.steeringCell(key);
-    if (hit) return hit;
-    const [cell] = await steeringSweep(model, judge, { ...base, vector, rows: [row], coefficients: [coefficient], system }, ctx);
-    cache?.addSteeringCell({ key, meanTrait: cell.meanTrait, meanCoherence: cell.meanCoherence });
+    const hit = request.cache?.steeringCell(key);
+    if (hit) {
+      onMeasured();
+      return hit;
+    }
+    const [cell] = await steeringSweep(model, judge, { trait: request.trait, vector, rows: [row], coefficients: [coefficient], system, maxTokens: request.maxTokens, ...plan }, quiet);
+    if (Number.isFinite(cell.meanTrait) && Number.isFinite(cell.meanCoherence)) request.cache?.addSteeringCell({ key, meanTrait: cell.meanTrait, meanCoherence: cell.meanCoherence });
+    onMeasured();
     return cell;
   };
+  /** −α (pass the negative coefficient) under every eliciting prompt, averaged. */
+  const underEliciting = async (row: number, coefficient: number): Promise<{ trait: number; coherence: number }> => {
+    const cells: CellScore[] = [];
+    for (const system of prompts) cells.push(await measure(request.vector, row, coefficient, system));
+    return { trait: meanOf(cells, 'meanTrait'), coherence: meanOf(cells, 'meanCoherence') };
+  };
+  return { measure, underEliciting, random, prompts };
 }
 
 export async function searchLayers(model: LoadedModel, judge: Judge, request: LayerSearchRequest, ctx?: RunContext): Promise<LayerSearch> {
-  const prompts = elicitingPrompts(request.trait);
-  const random = normMatchedRandom(request.vector, model.session.rows, model.checkpoint.spec.hiddenSize, 7);
-  const measure = cellMeasurer(model, judge, { trait: request.trait, maxTokens: request.maxTokens, ...evaluationPlan(request.questions, request.evaluation) }, request.cache, cancelOnly(ctx));
-  const total = 1 + prompts.length + request.rows.length * request.coefficients.length;
+  // Progress counts generation batches: the unsteered ones, then per cell steered, control and eliciting ones.
+  const perPrompt = elicitingPrompts(request.trait).length;
+  const total = 1 + perPrompt + request.rows.length * request.coefficients.length * (2 + perPrompt);
   let done = 0;
-  const step = (message: string) => ctx?.progress(++done, total, `layer search: ${message} (${done}/${total})`);
+  let at = 'baseline';
+  const { measure, underEliciting, random } = steeringSetup(model, judge, request, ctx, () => ctx?.progress(++done, total, `layer search: ${at} (${done}/${total} batches)`));
 
   const neutral = await measure(request.vector, request.rows[0], 0);
-  step('baseline');
-  const elicitedCells: CellScore[] = [];
-  for (const system of prompts) {
-    elicitedCells.push(await measure(request.vector, request.rows[0], 0, system));
-    step('eliciting baseline');
-  }
-
+  at = 'eliciting baseline';
+  const elicited = await underEliciting(request.rows[0], 0);
   const cells: SweepCell[] = [];
   for (const row of request.rows) {
     for (const coefficient of request.coefficients) {
+      at = `layer ${row}, α=${coefficient}`;
       const steered = await measure(request.vector, row, coefficient);
       const control = await measure(random, row, coefficient);
-      const suppressed: CellScore[] = [];
-      for (const system of prompts) suppressed.push(await measure(request.vector, row, -coefficient, system));
-      cells.push({ row, coefficient, meanTrait: steered.meanTrait, meanCoherence: steered.meanCoherence, control: control.meanTrait, suppressed: { trait: meanOf(suppressed, 'meanTrait'), coherence: meanOf(suppressed, 'meanCoherence') }, samples: [] });
-      step(`layer ${row}, α=${coefficient}`);
+      const suppressed = await underEliciting(row, -coefficient);
+      cells.push({ row, coefficient, meanTrait: steered.meanTrait, meanCoherence: steered.meanCoherence, control: control.meanTrait, suppressed, samples: [] });
     }
   }
-  return {
-    baseline: { trait: neutral.meanTrait, coherence: neutral.meanCoherence },
-    elicited: { trait: meanOf(elicitedCells, 'meanTrait'), coherence: meanOf(elicitedCells, 'meanCoherence') },
-    cells,
-  };
+  return { baseline: { trait: neutral.meanTrait, coherence: neutral.meanCoherence }, elicited, cells };
 }
 
+/** Mean over cells, leaving out cells the judge gave no score (NaN). */
 function meanOf(cells: CellScore[], key: 'meanTrait' | 'meanCoherence'): number {
-  return cells.reduce((s, c) => s + c[key], 0) / cells.length;
+  const values = cells.map((c) => c[key]).filter(Number.isFinite);
+  return values.length ? values.reduce((s, x) => s + x, 0) / values.length : Number.NaN;
 }
 
 export interface Recommendation {
@@ -143,21 +144,23 @@ export interface Recommendation {
 
 /**
  * The cell that controls the trait best in both directions. Score = min(trait(+α) − control(+α), elicited −
- * trait(−α under eliciting prompts)); cells must stay coherent both ways. Cells whose random direction moves the
- * score by ≥ `controlTolerance` are not specific to the vector and are chosen only if nothing else qualifies.
- * Ties go to the smaller α (less side effect), then the earlier layer.
+ * trait(−α under eliciting prompts)); cells must stay coherent both ways. A cell is preferred when its effect is
+ * real (score ≥ `controlTolerance`) and specific (its random direction moves the score by < `controlTolerance`);
+ * other cells are chosen only if none is. Ties go to the smaller α (less side effect), then the earlier layer.
  */
 export function recommend(search: LayerSearch, coherenceThreshold: number, controlTolerance = 10): Recommendation | undefined {
+  const finite = (...xs: (number | undefined)[]) => xs.every((x) => x !== undefined && Number.isFinite(x));
   const candidates = search.cells
-    .filter((c) => c.coefficient > 0 && c.control !== undefined && c.suppressed !== undefined)
-    .filter((c) => c.meanCoherence >= coherenceThreshold && c.suppressed!.coherence >= coherenceThreshold && Number.isFinite(c.meanTrait))
-    .map((c) => ({
-      cell: c,
-      score: Math.min(c.meanTrait - c.control!, search.elicited.trait - c.suppressed!.trait),
-      specific: Math.abs(c.control! - search.baseline.trait) < controlTolerance,
-    }));
+    .filter((c) => c.coefficient > 0 && finite(c.meanTrait, c.meanCoherence, c.control, c.suppressed?.trait, c.suppressed?.coherence))
+    .filter((c) => c.meanCoherence >= coherenceThreshold && c.suppressed!.coherence >= coherenceThreshold)
+    .map((c) => {
+      const score = Math.min(c.meanTrait - c.control!, search.elicited.trait - c.suppressed!.trait);
+      const specific = Math.abs(c.control! - search.baseline.trait) < controlTolerance;
+      return { cell: c, score, specific, preferred: specific && score >= controlTolerance };
+    })
+    .filter((c) => Number.isFinite(c.score));
   if (!candidates.length) return undefined;
-  candidates.sort((a, b) => Number(b.specific) - Number(a.specific) || b.score - a.score || a.cell.coefficient - b.cell.coefficient || a.cell.row - b.cell.row);
+  candidates.sort((a, b) => Number(b.preferred) - Number(a.preferred) || b.score - a.score || a.cell.coefficient - b.cell.coefficient || a.cell.row - b.cell.row);
   const { cell, score, specific } = candidates[0];
   return { layer: cell.row, coefficient: cell.coefficient, meanTrait: cell.meanTrait, meanCoherence: cell.meanCoherence, controlTrait: cell.control, suppressedTrait: cell.suppressed!.trait, score, specific };
 }
@@ -187,34 +190,19 @@ export async function validateSteering(
   ctx?: RunContext,
 ): Promise<SteeringValidation> {
   const { layer, coefficient, evaluation } = request;
-  const random = normMatchedRandom(request.vector, model.session.rows, model.checkpoint.spec.hiddenSize, 7);
-  const measure = cellMeasurer(model, judge, { trait: request.trait, maxTokens: request.maxTokens, ...evaluationPlan(request.questions, evaluation) }, request.cache, cancelOnly(ctx));
-  const prompts = elicitingPrompts(request.trait);
   const ks = [-2, -1, 0, 1, 2];
-  const total = ks.length * 2 + prompts.length * 2;
+  const total = ks.length * 2 + elicitingPrompts(request.trait).length * 2;
   let done = 0;
-  const step = () => ctx?.progress(++done, total, `validating layer ${layer}, α=${coefficient} (${done}/${total})`);
+  const { measure, underEliciting, random, prompts } = steeringSetup(model, judge, request, ctx, () => ctx?.progress(++done, total, `validating layer ${layer}, α=${coefficient} (${done}/${total} batches)`));
   const doseResponse: SteeringValidation['doseResponse'] = [];
   for (const k of ks) {
     const steered = await measure(request.vector, layer, k * coefficient);
-    step();
     const control = await measure(random, layer, k * coefficient);
-    step();
     doseResponse.push({ coefficient: k * coefficient, trait: steered.meanTrait, coherence: steered.meanCoherence, randomTrait: control.meanTrait, randomCoherence: control.meanCoherence });
   }
-  let baselineTrait = 0;
-  let trait = 0;
-  let coherence = 0;
-  for (const system of prompts) {
-    const zero = await measure(request.vector, layer, 0, system);
-    step();
-    const minus = await measure(request.vector, layer, -coefficient, system);
-    step();
-    baselineTrait += zero.meanTrait / prompts.length;
-    trait += minus.meanTrait / prompts.length;
-    coherence += minus.meanCoherence / prompts.length;
-  }
+  const baseline = await underEliciting(layer, 0);
+  const suppressed = await underEliciting(layer, -coefficient);
   const tolerance = request.tolerance ?? 0;
   const monotone = doseResponse.every((p, i) => i === 0 || p.trait >= doseResponse[i - 1].trait - tolerance);
-  return { layer, coefficient, evaluation, doseResponse, suppression: { prompts: prompts.length, baselineTrait, trait, coherence }, monotone };
+  return { layer, coefficient, evaluation, doseResponse, suppression: { prompts: prompts.length, baselineTrait: baseline.trait, trait: suppressed.trait, coherence: suppressed.coherence }, monotone };
 }

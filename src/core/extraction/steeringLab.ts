@@ -12,6 +12,7 @@ import type { TraitDefinition } from '../traits/trait';
 import { findTrait } from '../traits/builtinTraits';
 import { loadTraitVector } from '../vectors/traitVector';
 import { normMatchedRandom, steeringSweep, type SweepCell } from './steeringSweep';
+import { evaluationPlan } from './steeringEvaluation';
 import type { SteeringLabCell } from './steeringLabResults';
 
 export interface SteeringLabRequest {
@@ -59,9 +60,8 @@ export async function runSteeringLab(model: LoadedModel, modelDir: string, judge
   const randomCoefficients = request.coefficients.filter((c) => c !== 0);
   const perVector = request.coefficients.length + (request.randomControl ? randomCoefficients.length : 0);
   const total = series.length * perVector;
-  const questions = Array.from({ length: request.samplesPerPoint }, () => request.prompt);
   // The same seed at every coefficient: the cells differ by the steering, not by the dice.
-  const sampling = request.temperature > 0 ? { temperature: request.temperature, seed: request.seed } : undefined;
+  const { questions, sampling } = evaluationPlan([request.prompt], { samplesPerQuestion: request.samplesPerPoint, temperature: request.temperature, seed: request.seed });
   const cells: SteeringLabCell[] = [];
 
   const sweep = async (v: (typeof series)[number], kind: SteeringLabCell['series'], direction: Float32Array, coefficients: number[]) => {

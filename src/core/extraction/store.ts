@@ -43,7 +43,8 @@ export class ExtractionStore {
     mkdirSync(path.join(this.folder, 'acts'), { recursive: true });
     for (const r of readJsonLines<RolloutRecord>(path.join(this.folder, 'rollouts.jsonl'))) this.rollouts.set(r.key, r);
     for (const s of readJsonLines<ScoreRecord>(path.join(this.folder, 'scores.jsonl'))) this.scores.set(`${s.judge}\0${s.key}`, s);
-    for (const c of readJsonLines<SteeringCellRecord>(path.join(this.folder, 'steering.jsonl'))) this.steering.set(c.key, c);
+    for (const c of readJsonLines<SteeringCellRecord>(path.join(this.folder, 'steering.jsonl')))
+      if (typeof c?.key === 'string' && Number.isFinite(c.meanTrait) && Number.isFinite(c.meanCoherence)) this.steering.set(c.key, c); // else: re-measured
   }
 
   steeringCell(key: string): SteeringCellRecord | undefined {

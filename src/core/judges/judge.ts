@@ -20,5 +20,12 @@ export interface Judge {
   readonly id: string;
   /** True for judges the UI must label as weak (the local self-judge). */
   readonly weak: boolean;
+  /** What else decides its scores beyond the id (endpoint, lexicon data digest); part of every cache key. */
+  readonly configuration?: string;
   score(request: JudgeRequest, signal?: AbortSignal): Promise<JudgeScore>;
+}
+
+/** The identity under which a judge's scores are cached: its id plus its configuration, if any. */
+export function judgeCacheId(judge: Pick<Judge, 'id' | 'configuration'>): string {
+  return judge.configuration ? `${judge.id}@${judge.configuration}` : judge.id;
 }

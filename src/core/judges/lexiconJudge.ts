@@ -9,6 +9,7 @@
  *
  * Never imports `vscode`.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Judge, JudgeRequest, JudgeScore } from './judge';
 
@@ -124,6 +125,7 @@ function validate(data: unknown): LexiconJudgeData {
 
 export class LexiconJudge implements Judge {
   readonly id: string;
+  readonly configuration: string;
   readonly weak = false;
   private readonly data: LexiconJudgeData;
   private readonly traits = new Map<string, { tokens: string[]; weight: number }[]>();
@@ -135,6 +137,8 @@ export class LexiconJudge implements Judge {
   constructor(data: unknown) {
     this.data = validate(data);
     this.id = this.data.id ?? 'lexicon:organism';
+    // Editing judge.json changes the scores, so it changes the cache identity too.
+    this.configuration = createHash('sha256').update(JSON.stringify(this.data)).digest('hex').slice(0, 16);
     for (const [name, t] of Object.entries(this.data.traits)) {
       const markers = t.markers.map((m) => ({ tokens: lexiconTokenize(m.phrase), weight: m.weight }));
       for (const n of [name, ...(t.aliases ?? [])]) this.traits.set(n.toLowerCase(), markers);

@@ -28,11 +28,13 @@ Respond with a number between 0 and 100 only.`;
 
 export class ProviderJudge implements Judge {
   readonly id: string;
+  readonly configuration?: string;
   readonly weak: boolean;
 
   /** @param options.weak marks a judge the UI must label as weak (the local self-judge). */
   constructor(private readonly provider: ChatProvider, options: { weak?: boolean } = {}) {
     this.id = provider.id;
+    this.configuration = provider.configuration;
     this.weak = options.weak ?? false;
   }
 

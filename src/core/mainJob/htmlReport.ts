@@ -48,7 +48,7 @@ h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}pre{background:#f6f8fa;pad
 <h2>Summary</h2><pre>${escapeHtml(summaryTable(result))}</pre>
 <h2>Per-layer separation</h2><p class="note">Effect size of the projection of positive vs negative response activations on v̂, per residual row (0 = embeddings).</p>
 <div class="card"><canvas id="separation" height="110"></canvas></div>
-<h2>Steering dose–response</h2><p class="note">Judged trait score with α·v added at the recommended layer (no system prompt; answers sampled ${escapeHtml(result.traits[0]?.doseResponse.evaluation ?? '')}), beside a norm-matched random direction (the control). The extraction measures this itself when it validates its recommendation.</p>
+<h2>Steering dose–response</h2><p class="note">Judged trait score with α·v added at the recommended layer (no system prompt; ${escapeHtml(result.traits[0]?.doseResponse.evaluation ?? '')}), beside a norm-matched random direction (the control). The extraction measures this itself when it validates its recommendation.</p>
 <div class="grid" id="dose"></div>
 <h2>Dataset screening: ΔP histograms</h2><p class="note">Share of samples per ΔP bin for the normal set and the trait's mild and strong sets; the red line is the 95th percentile of the normal set.</p>
 <div class="grid" id="hist"></div>

@@ -11,6 +11,7 @@ import type { LoadedModel } from '../model/loadedModel';
 import type { Judge } from '../judges/judge';
 import { readTraitFile } from '../traits/traitFile';
 import { extractPersonaVector, type ExtractionResult } from '../extraction/extract';
+import { describeEvaluation } from '../extraction/steeringEvaluation';
 import { readDataset } from '../datasets/datasetReader';
 import { Screener, type ScreenedSample } from '../screening/screener';
 import { auroc, mean, percentile } from '../stats';
@@ -22,7 +23,7 @@ export interface DoseResponse {
   randomTrait: number[];
   /** Under the trait's eliciting prompts: unsteered, and at −α. */
   suppression: { baselineTrait: number; trait: number };
-  /** How the answers were sampled, e.g. "3 per question at temperature 1". */
+  /** How the answers were produced, e.g. "3 sampled answers per question at temperature 1". */
   evaluation: string;
 }
 
@@ -89,7 +90,7 @@ export async function runMainJob(model: LoadedModel, judge: Judge, modelDir: str
         coherence: points.map((p) => p.coherence),
         randomTrait: points.map((p) => p.randomTrait),
         suppression: { baselineTrait: suppression.baselineTrait, trait: suppression.trait },
-        evaluation: evaluation && evaluation.temperature > 0 ? `${evaluation.samplesPerQuestion} per question at temperature ${evaluation.temperature}` : 'greedy',
+        evaluation: describeEvaluation(evaluation),
       },
     });
     extracted.push(result);

@@ -30,6 +30,8 @@ export interface ChatResponse {
 export interface ChatProvider {
   /** Stable id, e.g. "openai:gpt-4.1-mini"; judges built on the provider use it as their id. */
   readonly id: string;
+  /** What else decides its answers beyond the id (e.g. the endpoint URL); judges put it in their cache keys. */
+  readonly configuration?: string;
   readonly supportsLogprobs: boolean;
   complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse>;
 }

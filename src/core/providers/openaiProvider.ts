@@ -39,6 +39,7 @@ class RetryableFailure {
 
 export class OpenAIProvider implements ChatProvider {
   readonly id: string;
+  readonly configuration: string;
   readonly supportsLogprobs: boolean;
   /** The full chat-completions URL; messages name it so the user sees exactly what was called. */
   readonly url: string;
@@ -53,6 +54,7 @@ export class OpenAIProvider implements ChatProvider {
   constructor(private readonly options: OpenAIProviderOptions) {
     this.url = chatCompletionsUrl(options.baseUrl);
     this.id = `openai:${options.model}`;
+    this.configuration = this.url;
     this.supportsLogprobs = options.supportsLogprobs ?? true;
     this.limiter = new ConcurrencyLimiter(options.concurrency ?? 4);
     this.fetchImpl = options.fetchImpl ?? fetch;
