@@ -32,3 +32,13 @@ export function runContext(signal?: AbortSignal, onProgress?: (done: number, tot
 export function cancelOnly(ctx?: RunContext): RunContext | undefined {
   return ctx && { checkpoint: () => ctx.checkpoint(), progress: () => undefined, signal: ctx.signal };
 }
+
+/** Progress as "label: done/total, ~Ns left", the estimate taken from the pace since this reporter was made. */
+export function progressReporter(ctx: RunContext | undefined, total: number): (done: number, label: string) => void {
+  const started = Date.now();
+  return (done, label) => {
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = done > 0 && done < total ? Math.round((elapsed / done) * (total - done)) : undefined;
+    ctx?.progress(done, total, `${label}: ${done}/${total}${eta !== undefined ? `, ~${eta}s left` : ''}`);
+  };
+}

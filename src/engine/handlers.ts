@@ -19,6 +19,7 @@ import { resolveLocalJudge } from '../core/judges/resolveJudge';
 import { ProviderJudge } from '../core/judges/providerJudge';
 import { OpenAIProvider } from '../core/providers/openaiProvider';
 import { LocalModelProvider } from '../core/providers/localModelProvider';
+import { ConcurrencyLimiter } from '../core/providers/concurrencyLimiter';
 import type { Judge } from '../core/judges/judge';
 import { screenDataset } from '../core/screening/screenDataset';
 import { measureFinetuningShift } from '../core/finetuning/finetuningShift';
@@ -36,8 +37,11 @@ function judgeFor(spec: JudgeSpec, model: LoadedModel | undefined, modelPath: st
     case 'self':
       if (!model) throw new TypeError('the self-judge needs the loaded model');
       return new ProviderJudge(new LocalModelProvider(model), { weak: true });
-    case 'host':
-      return new ProviderJudge({ id: spec.id, supportsLogprobs: false, complete: (request) => host.call('chatComplete', { provider: spec.id, request }) });
+    case 'host': {
+      // Judges overlap their requests; the host's language model gets at most four at a time.
+      const limiter = new ConcurrencyLimiter(4);
+      return new ProviderJudge({ id: spec.id, supportsLogprobs: false, complete: (request) => limiter.run(() => host.call('chatComplete', { provider: spec.id, request })) });
+    }
     default:
       throw new TypeError(`unknown judge kind ${(spec as { kind?: string }).kind}`);
   }

@@ -6,7 +6,7 @@
  * → steering sweep on the evaluation questions to recommend a layer and coefficient.
  * Everything is cached (ExtractionStore), so a re-run resumes and only computes what changed.
  */
-import type { RunContext } from '../cancellation';
+import { progressReporter, type RunContext } from '../cancellation';
 import { judgeCacheId, type Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
 import type { TraitDefinition } from '../traits/trait';
@@ -96,12 +96,7 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
   const questions = trait.extractionQuestions;
   const totalRollouts = questions.length * trait.instructions.length * samples * 2;
   let done = 0;
-  const started = Date.now();
-  const report = (phase: string) => {
-    const elapsed = (Date.now() - started) / 1000;
-    const eta = done > 0 ? Math.round((elapsed / done) * (totalRollouts - done)) : undefined;
-    ctx?.progress(done, totalRollouts, `${phase}: ${done}/${totalRollouts}${eta !== undefined ? `, ~${eta}s left` : ''}`);
-  };
+  const progress = progressReporter(ctx, totalRollouts);
   for (let q = 0; q < questions.length; q++) {
     const jobs: { key: string; system: string; promptIds: number[] }[] = [];
     for (let p = 0; p < trait.instructions.length; p++)
@@ -123,7 +118,7 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
       jobs.forEach((j, i) => store.addRollout({ key: j.key, question: questions[q], system: j.system, promptIds: j.promptIds, responseIds: result.tokens[i], text: result.texts[i] }));
     }
     done = (q + 1) * trait.instructions.length * samples * 2;
-    report('rollouts');
+    progress(done, 'rollouts');
   }
 
   // 2. Judge every rollout (cached per judge).

@@ -6,7 +6,7 @@
  * The recommendation is the cell that controls the trait best in both directions.
  */
 import { createHash } from 'node:crypto';
-import { cancelOnly, type RunContext } from '../cancellation';
+import { cancelOnly, progressReporter, type RunContext } from '../cancellation';
 import { judgeCacheId, type Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
 import type { TraitDefinition } from '../traits/trait';
@@ -102,7 +102,8 @@ export async function searchLayers(model: LoadedModel, judge: Judge, request: La
   const total = 1 + perPrompt + request.rows.length * request.coefficients.length * (2 + perPrompt);
   let done = 0;
   let at = 'baseline';
-  const { measure, underEliciting, random } = steeringSetup(model, judge, request, ctx, () => ctx?.progress(++done, total, `layer search: ${at} (${done}/${total} batches)`));
+  const progress = progressReporter(ctx, total);
+  const { measure, underEliciting, random } = steeringSetup(model, judge, request, ctx, () => progress(++done, `layer search (${at}), generation batches`));
 
   const neutral = await measure(request.vector, request.rows[0], 0);
   at = 'eliciting baseline';
@@ -193,7 +194,8 @@ export async function validateSteering(
   const ks = [-2, -1, 0, 1, 2];
   const total = ks.length * 2 + elicitingPrompts(request.trait).length * 2;
   let done = 0;
-  const { measure, underEliciting, random, prompts } = steeringSetup(model, judge, request, ctx, () => ctx?.progress(++done, total, `validating layer ${layer}, α=${coefficient} (${done}/${total} batches)`));
+  const progress = progressReporter(ctx, total);
+  const { measure, underEliciting, random, prompts } = steeringSetup(model, judge, request, ctx, () => progress(++done, `validating layer ${layer}, α=${coefficient}, generation batches`));
   const doseResponse: SteeringValidation['doseResponse'] = [];
   for (const k of ks) {
     const steered = await measure(request.vector, layer, k * coefficient);

@@ -81,11 +81,9 @@ export async function steeringSweep(model: LoadedModel, judge: Judge, request: S
         positions: request.positions ?? 'all',
         sampling: request.sampling,
       }, cancelOnly(ctx));
-      const samples: SweepSample[] = [];
-      for (let i = 0; i < prompts.length; i++) {
-        const score = await judge.score({ trait: request.trait, question: request.questions[i], answer: result.texts[i] }, ctx?.signal);
-        samples.push({ question: request.questions[i], text: result.texts[i], trait: score.trait, coherence: score.coherence });
-      }
+      // The answers are judged concurrently (an HTTP or host judge bounds its own concurrency); order is kept.
+      const scores = await Promise.all(result.texts.map((answer, i) => judge.score({ trait: request.trait, question: request.questions[i], answer }, ctx?.signal)));
+      const samples: SweepSample[] = scores.map((score, i) => ({ question: request.questions[i], text: result.texts[i], trait: score.trait, coherence: score.coherence }));
       const cell: SweepCell = { row, coefficient, meanTrait: meanScore(samples.map((s) => s.trait)), meanCoherence: meanScore(samples.map((s) => s.coherence)), samples };
       cells.push(cell);
       onCell?.(cell);

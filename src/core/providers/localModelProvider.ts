@@ -6,14 +6,22 @@
 import type { ChatProvider, ChatRequest, ChatResponse } from './chatProvider';
 import type { LoadedModel } from '../model/loadedModel';
 import { generate } from '../model/generate';
+import { ConcurrencyLimiter } from './concurrencyLimiter';
 
 export class LocalModelProvider implements ChatProvider {
   readonly id = 'self';
   readonly supportsLogprobs = true;
 
+  /** Judging overlaps many requests; two at a time keeps the model's KV caches bounded. */
+  private readonly limiter = new ConcurrencyLimiter(2);
+
   constructor(private readonly model: LoadedModel) {}
 
-  async complete(request: ChatRequest): Promise<ChatResponse> {
+  complete(request: ChatRequest): Promise<ChatResponse> {
+    return this.limiter.run(() => this.answer(request));
+  }
+
+  private async answer(request: ChatRequest): Promise<ChatResponse> {
     const { tokenizer, session } = this.model;
     const prompt = tokenizer.chat(request.messages, true);
     const first = await session.forward({ tokens: [prompt], logits: 'last' });
