@@ -3,7 +3,8 @@
  * rollouts of every (extraction question × instruction pair × sample) under the positive and negative system
  * prompts → judge trait and coherence → keep index-aligned pairs (pos ≥ 50, neg < 50, both coherent) →
  * residual averages of the kept responses at every row → vector = mean(pos) − mean(neg), [layers+1, d] per variant
- * → steering sweep on the evaluation questions to recommend a layer and coefficient.
+ * → layer search on the evaluation questions (+α, a random control, −α under eliciting prompts) to recommend a
+ * layer and coefficient, then its validation (layerSearch.ts).
  * Everything is cached (ExtractionStore), so a re-run resumes and only computes what changed.
  */
 import { progressReporter, type RunContext } from '../cancellation';

@@ -11,6 +11,7 @@ import { judgeCacheId, type Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
 import type { TraitDefinition } from '../traits/trait';
 import { VERSION } from '../version';
+import { mean } from '../stats';
 import { normMatchedRandom, steeringSweep, type SweepCell } from './steeringSweep';
 import { evaluationPlan, type SteeringEvaluation } from './steeringEvaluation';
 import type { ExtractionStore } from './store';
@@ -121,10 +122,9 @@ export async function searchLayers(model: LoadedModel, judge: Judge, request: La
   return { baseline: { trait: neutral.meanTrait, coherence: neutral.meanCoherence }, elicited, cells };
 }
 
-/** Mean over cells, leaving out cells the judge gave no score (NaN). */
+/** Mean over cells, leaving out cells the judge gave no score (NaN); NaN when none has one. */
 function meanOf(cells: CellScore[], key: 'meanTrait' | 'meanCoherence'): number {
-  const values = cells.map((c) => c[key]).filter(Number.isFinite);
-  return values.length ? values.reduce((s, x) => s + x, 0) / values.length : Number.NaN;
+  return mean(cells.map((c) => c[key]).filter(Number.isFinite));
 }
 
 export interface Recommendation {
