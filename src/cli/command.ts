@@ -1,6 +1,11 @@
 /** The shape of a CLI subcommand. */
 import type { OptionSpec, ParsedArgs } from './args';
 
+/** Exit codes: 0 done, 1 failed or a gate tripped, 2 bad usage, 3 a score or activation was not finite. */
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_NOT_FINITE = 3;
+
 export interface CliIO {
   out(line: string): void;
   err(line: string): void;

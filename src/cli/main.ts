@@ -1,6 +1,7 @@
 /** `persona-lens`: the headless CLI over src/core. */
 import { COMMANDS } from './commands/index';
-import type { CliIO } from './command';
+import { EXIT_FAILED, EXIT_NOT_FINITE, EXIT_USAGE, type CliIO } from './command';
+import { NonFiniteActivationError } from '../core/model/decoderSession';
 import { formatOptions, parseArgs, UsageError } from './args';
 import { VERSION } from '../core/version';
 
@@ -42,10 +43,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`${err.message}\nUsage: ${command.usage}`);
-      return 2;
+      return EXIT_USAGE;
     }
     io.err(`persona-lens ${name}: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    return err instanceof NonFiniteActivationError ? EXIT_NOT_FINITE : EXIT_FAILED;
   }
 }
 

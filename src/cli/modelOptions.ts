@@ -1,7 +1,10 @@
-/** Options shared by the commands that load a model and steer it. */
-import { intOption, numberOption, UsageError, type OptionSpec, type ParsedArgs } from './args';
+/** Options shared by the commands that load a model and steer it, checked before any model is loaded. */
+import { intOption, numberOption, stringOption, UsageError, type OptionSpec, type ParsedArgs } from './args';
+import type { CliIO } from './command';
 import type { SteerRequest } from '../core/model/inference';
 import type { SteerPositions } from '../core/model/steering';
+import type { LoadOptions } from '../core/model/loadedModel';
+import { requireInputFile, type NamedPath } from '../core/io/userFiles';
 
 export const MODEL_OPTIONS: OptionSpec[] = [
   { name: 'model', kind: 'string', description: 'checkpoint folder (HF layout, safetensors)', required: true },
@@ -18,26 +21,34 @@ export const STEER_OPTIONS: OptionSpec[] = [
 ];
 
 export function steerRequest(args: ParsedArgs): SteerRequest | undefined {
-  const path = args.options.steer;
+  const path = stringOption(args, 'steer');
   if (path === undefined) {
-    if (args.options.layer !== undefined || args.options.coef !== undefined) throw new UsageError('--layer and --coef go with --steer');
+    if (args.options.layer !== undefined || args.options.coef !== undefined || args.options.positions !== undefined || args.options.ablate) throw new UsageError('--layer, --coef, --positions and --ablate go with --steer');
     return undefined;
   }
   if (args.options.layer === undefined) throw new UsageError('--steer needs --layer');
   const positions = (args.options.positions ?? 'all') as SteerPositions;
   if (!['all', 'prompt', 'generated'].includes(positions)) throw new UsageError('--positions must be all, prompt or generated');
+  requireInputFile(path, '--steer');
   return {
-    vectorPath: String(path),
-    layer: intOption(args, 'layer', 0),
+    vectorPath: path,
+    layer: intOption(args, 'layer', 0, { min: 0 }),
     coefficient: numberOption(args, 'coef', 1),
     mode: args.options.ablate ? 'ablate' : 'add',
     positions,
   };
 }
 
-export function loadOptions(args: ParsedArgs): { cacheRoot?: string; threads?: number } {
+/** The files a model command reads: the checkpoint folder (each of its files counts as an input). */
+export function modelInputs(args: ParsedArgs, option = 'model'): NamedPath[] {
+  const dir = stringOption(args, option);
+  return dir === undefined ? [] : [{ label: `--${option} checkpoint`, path: dir }];
+}
+
+export function loadOptions(args: ParsedArgs, io?: CliIO): LoadOptions & { cacheRoot?: string } {
   return {
-    cacheRoot: args.options['cache-dir'] as string | undefined,
-    threads: args.options.threads !== undefined ? intOption(args, 'threads', 0) : undefined,
+    cacheRoot: stringOption(args, 'cache-dir'),
+    threads: args.options.threads !== undefined ? intOption(args, 'threads', 0, { min: 1, max: 1024 }) : undefined,
+    log: io ? (line) => io.err(line) : undefined,
   };
 }

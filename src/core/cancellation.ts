@@ -12,6 +12,8 @@ export interface RunContext {
   progress(done: number, total: number, message?: string): void;
   /** Aborted on cancel, for work that can stop mid-way (downloads). */
   readonly signal?: AbortSignal;
+  /** A line for the user's log (e.g. a corrupt cache entry discarded and rebuilt). */
+  log?(line: string): void;
 }
 
 /** Lets pending messages (such as a cancel) be handled, then checks the signal. */
@@ -20,17 +22,18 @@ export async function checkpointFor(signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) throw new CancelledError();
 }
 
-export function runContext(signal?: AbortSignal, onProgress?: (done: number, total: number, message?: string) => void): RunContext {
+export function runContext(signal?: AbortSignal, onProgress?: (done: number, total: number, message?: string) => void, onLog?: (line: string) => void): RunContext {
   return {
     checkpoint: () => checkpointFor(signal),
     progress: (done, total, message) => onProgress?.(done, total, message),
     signal,
+    log: (line) => onLog?.(line),
   };
 }
 
 /** The same cancel point without progress: for inner loops (token by token) whose caller reports coarser progress. */
 export function cancelOnly(ctx?: RunContext): RunContext | undefined {
-  return ctx && { checkpoint: () => ctx.checkpoint(), progress: () => undefined, signal: ctx.signal };
+  return ctx && { checkpoint: () => ctx.checkpoint(), progress: () => undefined, signal: ctx.signal, log: (line) => ctx.log?.(line) };
 }
 
 /** Progress as "label: done/total, ~Ns left", the estimate taken from the pace since this reporter was made. */

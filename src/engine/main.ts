@@ -35,7 +35,11 @@ async function handleRequest(id: number, method: EngineMethod, params: unknown):
   const controller = new AbortController();
   running.set(id, controller);
   try {
-    const ctx = runContext(controller.signal, (done, total, message) => send({ type: 'progress', id, progress: { done, total, message } }));
+    const ctx = runContext(
+      controller.signal,
+      (done, total, message) => send({ type: 'progress', id, progress: { done, total, message } }),
+      (line) => send({ type: 'log', message: line }),
+    );
     const result = await handler(params as never, ctx, { call: (method, p) => callHost(id, method, p) }, (data) => send({ type: 'partial', id, data }));
     send({ type: 'result', id, result });
   } catch (err) {

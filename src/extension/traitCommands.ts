@@ -10,6 +10,7 @@ import { readTraitFile } from '../core/traits/traitFile';
 import type { TraitDefinition } from '../core/traits/trait';
 import { generateTrait } from '../core/traits/traitGenerator';
 import { OpenAIProvider } from '../core/providers/openaiProvider';
+import { writeUserFile } from './userFiles';
 
 interface TraitChoice extends vscode.QuickPickItem {
   trait: TraitDefinition;
@@ -114,7 +115,7 @@ export async function newTraitCommand(context: vscode.ExtensionContext): Promise
       return generateTrait(provider, { name: name.trim(), description: description.trim() }, controller.signal);
     });
     const file = freshPath(outputFolder(context, 'traits'), trait.name, '.json');
-    await vscode.workspace.fs.writeFile(vscode.Uri.file(file), Buffer.from(JSON.stringify(trait, null, 2) + '\n'));
+    if (!writeUserFile(vscode.Uri.file(file), JSON.stringify(trait, null, 2) + '\n')) return;
     await vscode.window.showTextDocument(vscode.Uri.file(file));
     void vscode.window.showInformationMessage('Review the trait (the schema checks it as you edit), then run "Persona Lens: Extract Persona Vector…".');
   } catch (err) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, symlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { installVscodeMock, repoRoot } from '../helpers/mockVscode';
@@ -75,12 +75,19 @@ describe('Screen Dataset / Filter / Export (mocked vscode, real engine, organism
     assert.equal(rows.length, source.length + 1);
   });
 
-  it('refuses to overwrite the source dataset', async () => {
+  it('refuses to overwrite the source dataset, by name, through a symlink or a hard link (Filter and Export)', async () => {
     const before = readFileSync(dataset, 'utf8');
-    vscode.recorded.answers = { saveDialog: dataset };
-    await vscode.commands.executeCommand('personaLens.filterDataset', vscode.Uri.file(dataset));
-    assert.equal(readFileSync(dataset, 'utf8'), before);
-    assert.ok(vscode.recorded.messages.some((m) => m.level === 'error' && /never overwrites the source dataset/.test(m.text)));
+    const symlink = path.join(storage, 'alias.jsonl');
+    const hardLink = path.join(storage, 'hard.csv');
+    symlinkSync(dataset, symlink);
+    linkSync(dataset, hardLink);
+    for (const [command, target] of [['personaLens.filterDataset', dataset], ['personaLens.filterDataset', symlink], ['personaLens.exportScores', hardLink]]) {
+      vscode.recorded.messages.length = 0;
+      vscode.recorded.answers = { saveDialog: target };
+      await vscode.commands.executeCommand(command, vscode.Uri.file(dataset));
+      assert.equal(readFileSync(dataset, 'utf8'), before, `${command} → ${target}`);
+      assert.ok(vscode.recorded.messages.some((m) => m.level === 'error' && /is an input of this run/.test(m.text)), `${command} → ${target}: ${JSON.stringify(vscode.recorded.messages)}`);
+    }
     assert.ok(existsSync(dataset));
   });
 });

@@ -1,6 +1,7 @@
 import { UsageError } from '../args';
 import type { CliCommand } from '../command';
-import { MODEL_OPTIONS, STEER_OPTIONS, loadOptions, steerRequest } from '../modelOptions';
+import { MODEL_OPTIONS, STEER_OPTIONS, loadOptions, modelInputs, steerRequest } from '../modelOptions';
+import { checkOutputs } from '../../core/io/userFiles';
 import { loadModel } from '../../core/model/loadedModel';
 import { computeActivations } from '../../core/model/inference';
 import { writeSafetensors } from '../../core/model/safetensors';
@@ -19,9 +20,11 @@ export const activationsCommand: CliCommand = {
   async run(args, io) {
     const out = String(args.options.out);
     if (!out.endsWith('.safetensors')) throw new UsageError('--out must end with .safetensors');
-    const model = await loadModel(String(args.options.model), loadOptions(args));
+    const steer = steerRequest(args);
+    checkOutputs([{ label: '--out', path: out }], [...modelInputs(args), steer && { label: '--steer vector', path: steer.vectorPath }]);
+    const model = await loadModel(String(args.options.model), loadOptions(args, io));
     try {
-      const result = await computeActivations(model, { text: String(args.options.text), chat: Boolean(args.options.chat), steer: steerRequest(args) });
+      const result = await computeActivations(model, { text: String(args.options.text), chat: Boolean(args.options.chat), steer });
       writeSafetensors(out, [
         { name: 'hidden_states', dtype: 'F32', shape: [result.rows, result.seq, result.d], data: result.hiddenStates },
         { name: 'input_ids', dtype: 'I64', shape: [result.seq], data: BigInt64Array.from(result.inputIds.map(BigInt)) },

@@ -1,10 +1,11 @@
 /** Export to and import from llama.cpp control vectors (GGUF), so vectors work in llama.cpp and Ollama. */
-import { UsageError } from '../args';
+import { numberListOption, numberOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
 import { readPersonaVector } from '../../core/vectors/personaVectorFile';
 import { checkControlVectorFits, exportControlVector, importControlVector } from '../../core/vectors/gguf';
 import { openCheckpoint } from '../../core/model/checkpoint';
 import { writeSafetensors } from '../../core/model/safetensors';
+import { checkOutputs, requireInputFile } from '../../core/io/userFiles';
 
 export const exportGgufCommand: CliCommand = {
   name: 'export-gguf',
@@ -18,11 +19,13 @@ export const exportGgufCommand: CliCommand = {
   async run(args, io) {
     const [input] = args.positionals;
     if (!input) throw new UsageError('name the vector file to export');
+    if (args.positionals.length > 1) throw new UsageError(`one vector file at a time (got ${args.positionals.length})`);
+    const coef = numberOption(args, 'coef', 1);
+    const layers = numberListOption(args, 'layers', { integer: true, min: 0 });
+    requireInputFile(input, 'vector');
+    checkOutputs([{ label: '--out', path: String(args.options.out) }], [{ label: 'vector file', path: input }]);
     const vector = readPersonaVector(input);
-    const coef = args.options.coef !== undefined ? Number(args.options.coef) : 1;
-    if (!Number.isFinite(coef)) throw new UsageError('--coef must be a number');
     const data = vector.vectors.response_avg!.map((x) => x * coef);
-    const layers = args.options.layers !== undefined ? String(args.options.layers).split(',').map(Number) : undefined;
     const written = exportControlVector(String(args.options.out), data, vector.rows, vector.d, String(vector.metadata.architecture ?? 'unknown'), { layers });
     io.out(`wrote ${args.options.out}: ${written.length} directions (rows ${written[0]}…${written.at(-1)}), model hint ${vector.metadata.architecture}`);
     return 0;
@@ -40,10 +43,15 @@ export const importGgufCommand: CliCommand = {
   async run(args, io) {
     const [input] = args.positionals;
     if (!input) throw new UsageError('name the GGUF file to import');
+    if (args.positionals.length > 1) throw new UsageError(`one GGUF file at a time (got ${args.positionals.length})`);
+    const out = String(args.options.out);
+    if (!out.endsWith('.safetensors')) throw new UsageError('--out must end with .safetensors');
+    requireInputFile(input, 'GGUF file');
+    checkOutputs([{ label: '--out', path: out }], [{ label: 'GGUF file', path: input }, { label: '--model checkpoint', path: String(args.options.model) }]);
     const spec = openCheckpoint(String(args.options.model)).spec;
     const imported = importControlVector(input);
     const vector = checkControlVectorFits(imported, spec.numLayers + 1, spec.hiddenSize);
-    writeSafetensors(String(args.options.out), [{ name: 'direction', dtype: 'F32', shape: [spec.numLayers + 1, spec.hiddenSize], data: vector }], { source: input, model_hint: imported.modelHint });
+    writeSafetensors(out, [{ name: 'direction', dtype: 'F32', shape: [spec.numLayers + 1, spec.hiddenSize], data: vector }], { source: input, model_hint: imported.modelHint });
     io.out(`wrote ${args.options.out}: [${spec.numLayers + 1}, ${spec.hiddenSize}] from ${imported.layerCount} directions (hint ${imported.modelHint})`);
     return 0;
   },

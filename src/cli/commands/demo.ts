@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { checkOutputs, writeFileAtomic } from '../../core/io/userFiles';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { CliCommand } from '../command';
@@ -25,6 +26,9 @@ export const demoCommand: CliCommand = {
     const modelDir = String(args.options.model ?? BUNDLED);
     const outDir = path.resolve(String(args.options.out ?? 'persona-lens-report'));
     const cacheRoot = String(args.options['cache-dir'] ?? defaultCacheRoot());
+    const report = path.join(outDir, 'report.html');
+    const resultsFile = path.join(outDir, 'results.json');
+    checkOutputs([{ label: 'report', path: report }, { label: 'results', path: resultsFile }], [{ label: 'model folder', path: modelDir }]);
     const model = await loadModel(modelDir, { cacheRoot });
     try {
       const judge = resolveLocalJudge('lexicon', modelDir);
@@ -32,10 +36,8 @@ export const demoCommand: CliCommand = {
       io.out(summaryTable(result));
       // chart.js's exports map hides dist/: locate its UMD build next to the package's main file.
       const chartJs = readFileSync(path.join(path.dirname(createRequire(__filename).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
-      mkdirSync(outDir, { recursive: true });
-      const report = path.join(outDir, 'report.html');
-      writeFileSync(report, renderReport(result, chartJs));
-      writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(result));
+      writeFileAtomic(report, renderReport(result, chartJs));
+      writeFileAtomic(resultsFile, JSON.stringify(result));
       io.out(`\nReport: ${report}`);
       return 0;
     } finally {

@@ -1,7 +1,8 @@
 import { intOption, numberOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
 import { readPersonaVector } from '../../core/vectors/personaVectorFile';
-import { writePreventativeSteering } from '../../core/finetuning/preventativeSteering';
+import { preventativeSteeringFiles, writePreventativeSteering } from '../../core/finetuning/preventativeSteering';
+import { checkOutputs, requireInputFile } from '../../core/io/userFiles';
 
 export const exportSteeringCommand: CliCommand = {
   name: 'export-steering',
@@ -17,7 +18,10 @@ export const exportSteeringCommand: CliCommand = {
   ],
   async run(args, io) {
     const file = String(args.options.vector);
+    requireInputFile(file, '--vector');
     const pv = readPersonaVector(file);
+    const outDir = String(args.options.out);
+    checkOutputs(preventativeSteeringFiles(outDir, String(pv.metadata.trait ?? 'persona')).map((p) => ({ label: '--out', path: p })), [{ label: '--vector file', path: file }]);
     const layer = args.options.layer !== undefined ? intOption(args, 'layer', 0) : (pv.metadata.recommendedLayer as number | undefined);
     const mode = String(args.options.mode ?? 'add');
     if (mode !== 'add' && mode !== 'ablate') throw new UsageError('--mode must be add or ablate');
@@ -26,7 +30,7 @@ export const exportSteeringCommand: CliCommand = {
     if (layer === undefined || coefficient === undefined) throw new UsageError(`${file} records no recommended layer/coefficient (extracted without a sweep): pass --layer and --coef`);
     const trait = String(pv.metadata.trait ?? 'persona');
     const written = writePreventativeSteering(
-      String(args.options.out),
+      outDir,
       { trait, vector: pv.vectors.response_avg!, rows: pv.rows, d: pv.d, layers: [layer], coefficient, mode, source: `extracted from ${pv.metadata.model ?? 'unknown model'} (${pv.metadata.modelFingerprint ?? 'no fingerprint'})` },
       Boolean(args.options.overwrite),
     );

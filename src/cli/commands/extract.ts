@@ -1,7 +1,9 @@
-import { intOption, numberOption, UsageError } from '../args';
+import { intOption, numberListOption, numberOption, UsageError } from '../args';
+import { checkOutputs, requireInputFile } from '../../core/io/userFiles';
 import type { CliCommand } from '../command';
-import { MODEL_OPTIONS, loadOptions } from '../modelOptions';
+import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
+import { openCheckpoint } from '../../core/model/checkpoint';
 import { readTraitFile, traitHash } from '../../core/traits/traitFile';
 import { resolveLocalJudge } from '../../core/judges/resolveJudge';
 import { extractPersonaVector } from '../../core/extraction/extract';
@@ -11,13 +13,6 @@ import { defaultCacheRoot } from '../../core/model/weightStore';
 import * as path from 'node:path';
 import { formatLayerSearch, formatValidation } from '../../core/extraction/validationReport';
 import { DEFAULT_STEERING_EVALUATION } from '../../core/extraction/steeringEvaluation';
-
-const list = (raw: unknown, what: string): number[] | undefined => {
-  if (raw === undefined) return undefined;
-  const values = String(raw).split(',').map(Number);
-  if (values.some((v) => !Number.isFinite(v))) throw new UsageError(`--${what} must be a comma-separated list of numbers`);
-  return values;
-};
 
 export const extractCommand: CliCommand = {
   name: 'extract',
@@ -44,28 +39,41 @@ export const extractCommand: CliCommand = {
   async run(args, io) {
     const out = String(args.options.out);
     if (!out.endsWith('.safetensors')) throw new UsageError('--out must end with .safetensors');
-    const trait = readTraitFile(String(args.options.trait));
+    const traitFile = String(args.options.trait);
+    requireInputFile(traitFile, '--trait');
+    checkOutputs([{ label: '--out', path: out }], [{ label: '--trait file', path: traitFile }, ...modelInputs(args)]);
+    // Every option is read (and range-checked) before the model loads.
+    const settings = {
+      samplesPerQuestion: intOption(args, 'samples', 1, { min: 1, max: 100 }),
+      temperature: args.options.temperature !== undefined ? numberOption(args, 'temperature', 0, { min: 0 }) : undefined,
+      maxTokens: intOption(args, 'max-tokens', 128, { min: 1, max: 1 << 16 }),
+      traitThreshold: numberOption(args, 'trait-threshold', 50, { min: 0, max: 100 }),
+      coherenceThreshold: numberOption(args, 'coherence-threshold', 50, { min: 0, max: 100 }),
+      sweep: args.options['no-sweep']
+        ? (false as const)
+        : {
+            rows: numberListOption(args, 'layers', { integer: true, min: 1 }),
+            coefficients: numberListOption(args, 'coefs', { above: 0 }),
+            questions: args.options['sweep-questions'] !== undefined ? intOption(args, 'sweep-questions', 0, { min: 1 }) : undefined,
+            evaluation: { samplesPerQuestion: intOption(args, 'sweep-samples', DEFAULT_STEERING_EVALUATION.samplesPerQuestion, { min: 1, max: 100 }), temperature: numberOption(args, 'sweep-temperature', DEFAULT_STEERING_EVALUATION.temperature, { min: 0 }) },
+            validate: !args.options['no-validate'],
+          },
+    };
+    const trait = readTraitFile(traitFile);
     const modelDir = String(args.options.model);
     const judge = resolveLocalJudge(String(args.options.judge ?? trait.judge ?? 'lexicon'), modelDir);
-    const options = loadOptions(args);
+    const { spec } = openCheckpoint(modelDir);
+    const badRows = settings.sweep ? (settings.sweep.rows ?? []).filter((r) => r > spec.numLayers) : [];
+    if (badRows.length) throw new UsageError(`--layers ${badRows.join(', ')}: this model has rows 1–${spec.numLayers} (one per block)`);
+    const options = loadOptions(args, io);
     const model = await loadModel(modelDir, options);
     try {
       const result = await extractPersonaVector(
         model,
         trait,
         judge,
-        {
-          cacheRoot: options.cacheRoot ?? defaultCacheRoot(),
-          samplesPerQuestion: intOption(args, 'samples', 1),
-          temperature: args.options.temperature !== undefined ? numberOption(args, 'temperature', 0) : undefined,
-          maxTokens: intOption(args, 'max-tokens', 128),
-          traitThreshold: numberOption(args, 'trait-threshold', 50),
-          coherenceThreshold: numberOption(args, 'coherence-threshold', 50),
-          sweep: args.options['no-sweep']
-            ? false
-            : { rows: list(args.options.layers, 'layers'), coefficients: list(args.options.coefs, 'coefs'), questions: args.options['sweep-questions'] !== undefined ? intOption(args, 'sweep-questions', 0) : undefined, evaluation: { samplesPerQuestion: intOption(args, 'sweep-samples', DEFAULT_STEERING_EVALUATION.samplesPerQuestion), temperature: numberOption(args, 'sweep-temperature', DEFAULT_STEERING_EVALUATION.temperature) }, validate: !args.options['no-validate'] },
-        },
-        runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`)),
+        { cacheRoot: options.cacheRoot ?? defaultCacheRoot(), ...settings },
+        runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`), (line) => io.err(line)),
       );
       writePersonaVector(out, result, {
         model: path.basename(path.resolve(modelDir)),

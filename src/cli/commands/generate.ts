@@ -22,19 +22,20 @@ export const generateCommand: CliCommand = {
     ...STEER_OPTIONS,
   ],
   async run(args, io) {
-    const model = await loadModel(String(args.options.model), loadOptions(args));
+    const request = {
+      prompt: String(args.options.prompt),
+      system: args.options.system as string | undefined,
+      chat: args.options.raw ? false : undefined,
+      maxTokens: intOption(args, 'max-tokens', 64, { min: 1, max: 1 << 20 }),
+      sampling: { temperature: numberOption(args, 'temperature', 0, { min: 0 }), topP: numberOption(args, 'top-p', 1, { above: 0, max: 1 }), seed: intOption(args, 'seed', 0) },
+      stopStrings: args.options.stop !== undefined ? [String(args.options.stop)] : undefined,
+      steer: steerRequest(args),
+    };
+    const model = await loadModel(String(args.options.model), loadOptions(args, io));
     try {
       const result = await generateText(
         model,
-        {
-          prompt: String(args.options.prompt),
-          system: args.options.system as string | undefined,
-          chat: args.options.raw ? false : undefined,
-          maxTokens: intOption(args, 'max-tokens', 64),
-          sampling: { temperature: numberOption(args, 'temperature', 0), topP: numberOption(args, 'top-p', 1), seed: intOption(args, 'seed', 0) },
-          stopStrings: args.options.stop !== undefined ? [String(args.options.stop)] : undefined,
-          steer: steerRequest(args),
-        },
+        request,
         runContext(io.signal),
       );
       io.out(result.text);

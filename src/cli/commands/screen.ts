@@ -1,12 +1,14 @@
-import { writeFileSync, createWriteStream } from 'node:fs';
 import * as path from 'node:path';
-import { intOption, numberOption, UsageError } from '../args';
+import { intOption, numberOption, stringOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
-import { MODEL_OPTIONS, loadOptions } from '../modelOptions';
+import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
+import { AtomicFile, checkOutputs, requireInputFile, writeFileAtomic } from '../../core/io/userFiles';
+import { openCheckpoint } from '../../core/model/checkpoint';
+import { EXIT_NOT_FINITE } from '../command';
 import { loadModel } from '../../core/model/loadedModel';
 import { readDataset, type DatasetIssue } from '../../core/datasets/datasetReader';
 import { Screener, type ScreenMetric, type ScreenedSample } from '../../core/screening/screener';
-import { loadTraitVector } from '../../core/vectors/traitVector';
+import { loadTraitVector, vectorModelMismatch } from '../../core/vectors/traitVector';
 import { parseThresholds } from '../../core/screening/thresholds';
 import { summarize, metricValue } from '../../core/screening/summary';
 import { toSarif } from '../../core/screening/sarif';
@@ -26,38 +28,64 @@ export const screenCommand: CliCommand = {
     { name: 'threshold', kind: 'string', description: 'value or percentile (p95, default) for all, or trait=spec,…' },
     { name: 'out', kind: 'string', description: 'per-sample scores: .jsonl or .csv' },
     { name: 'sarif', kind: 'string', description: 'SARIF 2.1.0 report of flagged samples' },
-    { name: 'fail-above', kind: 'string', description: 'exit 1 when any sample\'s metric exceeds this value' },
+    { name: 'fail-above', kind: 'string', description: 'exit 1 when any sample\'s metric exceeds this value (exit 3 when a score is not finite)' },
     { name: 'turns', kind: 'string', description: 'last (default) or all assistant turns' },
     { name: 'own-tokens', kind: 'string', description: 'longest own answer generated for ΔP (default 128)' },
     { name: 'batch', kind: 'string', description: 'samples per forward pass (default 8)' },
   ],
   async run(args, io) {
-    const [dataset] = args.positionals;
+    // Every option and file is checked here, before the model loads: a typo never costs a screening run.
+    const [dataset, ...extra] = args.positionals;
     if (!dataset) throw new UsageError('name the dataset file (.jsonl or .json)');
+    if (extra.length) throw new UsageError(`one dataset at a time (also got ${extra.join(', ')})`);
     const metric = String(args.options.metric ?? 'delta') as ScreenMetric;
     if (!['projection', 'delta', 'fast-delta'].includes(metric)) throw new UsageError('--metric must be projection, delta or fast-delta');
     const turns = String(args.options.turns ?? 'last');
     if (turns !== 'last' && turns !== 'all') throw new UsageError('--turns must be last or all');
-    const options = loadOptions(args);
-    const model = await loadModel(String(args.options.model), options);
+    const layer = args.options.layer !== undefined ? intOption(args, 'layer', 0, { min: 0 }) : undefined;
+    const failAbove = args.options['fail-above'] !== undefined ? numberOption(args, 'fail-above', Infinity) : undefined;
+    const ownResponseTokens = intOption(args, 'own-tokens', 128, { min: 1, max: 4096 });
+    const batchSize = intOption(args, 'batch', 8, { min: 1, max: 1024 });
+    const out = stringOption(args, 'out');
+    if (out !== undefined && !/\.(jsonl|csv)$/i.test(out)) throw new UsageError('--out must end with .jsonl or .csv');
+    const sarif = stringOption(args, 'sarif');
+    const vectorFiles = String(args.options.vector).split(',').map((f) => f.trim());
+    if (vectorFiles.some((f) => !f)) throw new UsageError('--vector has an empty file name in its list');
+    requireInputFile(dataset, 'dataset');
+    for (const f of vectorFiles) requireInputFile(f, '--vector');
+    checkOutputs(
+      [out !== undefined ? { label: '--out', path: out } : undefined, sarif !== undefined ? { label: '--sarif', path: sarif } : undefined],
+      [{ label: 'dataset', path: dataset }, ...modelInputs(args), ...vectorFiles.map((f) => ({ label: '--vector file', path: f }))],
+    );
+    const modelDir = String(args.options.model);
+    const { spec, fingerprint } = openCheckpoint(modelDir);
+    const vectors = vectorFiles.map((f) => loadTraitVector(f, spec.numLayers + 1, spec.hiddenSize, layer));
+    for (const v of vectors) {
+      const warning = vectorModelMismatch(v, { fingerprint, architecture: spec.architecture });
+      if (warning) io.err(`warning: ${warning}`);
+    }
+    const traits = vectors.map((v) => v.name);
+    let thresholds: ReturnType<typeof parseThresholds>;
     try {
-      const { numLayers, hiddenSize } = model.checkpoint.spec;
-      const layer = args.options.layer !== undefined ? intOption(args, 'layer', 0) : undefined;
-      const vectors = String(args.options.vector).split(',').map((f) => loadTraitVector(f.trim(), numLayers + 1, hiddenSize, layer));
-      const traits = vectors.map((v) => v.name);
-      const thresholds = parseThresholds(args.options.threshold as string | undefined, traits);
+      thresholds = parseThresholds(stringOption(args, 'threshold'), traits);
+    } catch (err) {
+      throw new UsageError(`--threshold: ${(err as Error).message}`);
+    }
+
+    const options = loadOptions(args, io);
+    const model = await loadModel(modelDir, options);
+    const scores = out !== undefined ? AtomicFile.open(out) : undefined;
+    try {
       const screener = new Screener(model, vectors, {
         computeDelta: metric === 'delta',
         cacheRoot: options.cacheRoot ?? defaultCacheRoot(),
-        ownResponseTokens: intOption(args, 'own-tokens', 128),
-        batchSize: intOption(args, 'batch', 8),
+        ownResponseTokens,
+        batchSize,
       });
       const samples: ScreenedSample[] = [];
       const issues: DatasetIssue[] = [];
-      const out = args.options.out !== undefined ? String(args.options.out) : undefined;
-      const csv = out?.endsWith('.csv');
-      const stream = out ? createWriteStream(out) : undefined;
-      if (csv) stream!.write(scoresCsvHeader(traits) + '\n');
+      const csv = out?.toLowerCase().endsWith('.csv');
+      if (csv) scores!.write(scoresCsvHeader(traits) + '\n');
       for await (const item of screener.screen(readDataset(dataset, { turns }), runContext(io.signal, (done) => io.err(`${done} samples`)))) {
         if (item.kind === 'issue') {
           issues.push(item);
@@ -66,28 +94,34 @@ export const screenCommand: CliCommand = {
         }
         // Keep only the numbers (not texts) per sample, so memory stays small on large files.
         samples.push({ ...item, ownResponse: undefined, response: '' });
-        stream?.write((csv ? scoresCsvRow(item, traits) : JSON.stringify(scoreRow(item))) + '\n');
+        scores?.write((csv ? scoresCsvRow(item, traits) : JSON.stringify(scoreRow(item))) + '\n');
       }
-      await new Promise<void>((resolve) => (stream ? stream.end(resolve) : resolve()));
       if (!samples.length) {
         io.err(`${dataset}: no sample could be scored`);
         return 1;
       }
+      scores?.commit();
       const summaries = summarize(samples, traits, metric, thresholds);
       io.out(`${path.basename(dataset)}: ${samples.length} samples, ${issues.length} skipped; metric ${metric}`);
       io.out('trait            mean      p50      p90      p99  threshold  flagged');
       for (const s of summaries) io.out(`${s.trait.padEnd(14)} ${[s.mean, s.p50, s.p90, s.p99, s.threshold].map((x) => x.toFixed(3).padStart(8)).join(' ')}  ${String(s.flagged).padStart(4)} (${(100 * s.shareFlagged).toFixed(1)}%)`);
-      if (args.options.sarif !== undefined) writeFileSync(String(args.options.sarif), JSON.stringify(toSarif(path.basename(dataset), samples, issues, summaries, metric), null, 2));
-      if (args.options['fail-above'] !== undefined) {
-        const limit = numberOption(args, 'fail-above', Infinity);
-        const over = samples.filter((s) => traits.some((t) => metricValue(s, t, metric) > limit)).length;
+      if (sarif !== undefined) writeFileAtomic(sarif, JSON.stringify(toSarif(path.basename(dataset), samples, issues, summaries, metric), null, 2));
+      // A score that is not a number never passes a gate: NaN > limit is false, so it is counted on its own.
+      const notFinite = samples.filter((s) => traits.some((t) => !Number.isFinite(metricValue(s, t, metric))));
+      if (notFinite.length > 0) {
+        io.err(`${notFinite.length} samples have no finite ${metric} score (first at ${dataset}:${notFinite[0].startLine}): the screening is not trustworthy`);
+        return EXIT_NOT_FINITE;
+      }
+      if (failAbove !== undefined) {
+        const over = samples.filter((s) => traits.some((t) => metricValue(s, t, metric) > failAbove)).length;
         if (over > 0) {
-          io.err(`${over} samples exceed --fail-above ${limit}`);
+          io.err(`${over} samples exceed --fail-above ${failAbove}`);
           return 1;
         }
       }
       return 0;
     } finally {
+      scores?.abort();
       await model.session.release();
     }
   },

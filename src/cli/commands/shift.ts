@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { checkOutputs, requireInputFile, writeFileAtomic } from '../../core/io/userFiles';
 import { intOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
-import { MODEL_OPTIONS, loadOptions } from '../modelOptions';
+import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { resolveLocalJudge } from '../../core/judges/resolveJudge';
 import { measureFinetuningShift } from '../../core/finetuning/finetuningShift';
@@ -31,18 +31,25 @@ export const shiftCommand: CliCommand = {
     const adapter = args.options.adapter as string | undefined;
     if (!tunedDir === !adapter) throw new UsageError('give exactly one of --tuned DIR (full checkpoint) or --adapter DIR (LoRA adapter)');
     const basePath = String(args.options.base);
-    const options = loadOptions(args);
+    const vectorPaths = String(args.options.vector).split(',').map((f) => f.trim());
+    for (const f of vectorPaths) requireInputFile(f, '--vector');
+    const json = args.options.json !== undefined ? String(args.options.json) : undefined;
+    checkOutputs(
+      [json !== undefined ? { label: '--json', path: json } : undefined],
+      [...modelInputs(args, 'base'), ...modelInputs(args, tunedDir ? 'tuned' : 'adapter'), ...vectorPaths.map((f) => ({ label: '--vector file', path: f }))],
+    );
+    const options = loadOptions(args, io);
     const judgeId = args.options.judge as string | undefined;
     const report = await measureFinetuningShift(
       {
         basePath,
         tuned: tunedDir ? { modelPath: tunedDir } : { adapterPath: adapter! },
-        vectorPaths: String(args.options.vector).split(',').map((f) => f.trim()),
-        layer: args.options.layer !== undefined ? intOption(args, 'layer', 0) : undefined,
+        vectorPaths,
+        layer: args.options.layer !== undefined ? intOption(args, 'layer', 0, { min: 0 }) : undefined,
         traitFolders: args.options.traits !== undefined ? [String(args.options.traits)] : [],
         profile: {
-          questions: args.options.questions !== undefined ? intOption(args, 'questions', 20) : undefined,
-          maxTokens: intOption(args, 'max-tokens', 64),
+          questions: args.options.questions !== undefined ? intOption(args, 'questions', 20, { min: 1 }) : undefined,
+          maxTokens: intOption(args, 'max-tokens', 64, { min: 1, max: 1 << 16 }),
         },
       },
       {
@@ -62,9 +69,9 @@ export const shiftCommand: CliCommand = {
       runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`)),
     );
     for (const line of formatShiftReport(report)) io.out(line);
-    if (args.options.json !== undefined) {
-      writeFileSync(String(args.options.json), JSON.stringify(report, null, 2));
-      io.out(`wrote ${args.options.json}`);
+    if (json !== undefined) {
+      writeFileAtomic(json, JSON.stringify(report, null, 2));
+      io.out(`wrote ${json}`);
     }
     return 0;
   },

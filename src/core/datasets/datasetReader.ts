@@ -59,6 +59,14 @@ function* parsedItems(json: string, index: number, startLine: number, endLine: n
   yield* itemsOf(value, index, startLine, endLine, options.turns ?? 'last');
 }
 
+/**
+ * Longest sample text read: far past any model's context (about 250k tokens), so a longer line is a mistake (a
+ * whole file on one line, binary data) and is refused by size before the tokenizer spends seconds on it.
+ */
+export const MAX_SAMPLE_CHARS = 1_000_000;
+
+const tooLong = (chars: number) => `this sample is ${(chars / 1e6).toFixed(1)} M characters, over the ${MAX_SAMPLE_CHARS / 1e6} M limit of one sample: skipped (is it a whole file on one line?)`;
+
 const overlaps = (o: ReadOptions, start: number, end: number) => !o.lineRange || (end >= o.lineRange.start && start <= o.lineRange.end);
 
 /** Reads JSONL (.jsonl/.ndjson) as a stream, or a JSON array (.json) whole. */
@@ -78,6 +86,11 @@ export async function* readJsonLines(lines: AsyncIterable<string> | Iterable<str
     lineNo++;
     const line = raw.trim();
     if (!line) continue;
+    if (line.length > MAX_SAMPLE_CHARS) {
+      if (overlaps(options, lineNo, lineNo)) yield { kind: 'issue', startLine: lineNo, endLine: lineNo, message: tooLong(line.length) };
+      index++;
+      continue;
+    }
     if (overlaps(options, lineNo, lineNo)) yield* parsedItems(line, index, lineNo, lineNo, options, 'not valid JSON ({error}); fix or remove this line');
     index++;
   }
@@ -129,7 +142,9 @@ export function* readJsonArray(text: string, options: ReadOptions = {}): Generat
     const slice = text.slice(start, i).trim();
     const endLine = startLine + (slice.match(/\n/g)?.length ?? 0);
     if (text[i] === ',') i++;
-    if (overlaps(options, startLine, endLine)) yield* parsedItems(slice, index, startLine, endLine, options, `element ${index} is not valid JSON ({error})`);
+    if (slice.length > MAX_SAMPLE_CHARS) {
+      if (overlaps(options, startLine, endLine)) yield { kind: 'issue', startLine, endLine, message: tooLong(slice.length) };
+    } else if (overlaps(options, startLine, endLine)) yield* parsedItems(slice, index, startLine, endLine, options, `element ${index} is not valid JSON ({error})`);
     index++;
   }
 }

@@ -88,9 +88,10 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
   const { session, tokenizer } = model;
   const rows = session.rows;
   const d = model.checkpoint.spec.hiddenSize;
-  const store = new ExtractionStore(options.cacheRoot, model.checkpoint.fingerprint, traitHash(trait));
+  const store = new ExtractionStore(options.cacheRoot, model.checkpoint.fingerprint, traitHash(trait), (line) => ctx?.log?.(line));
   const judgeId = judgeCacheId(judge);
-  if (options.sweep) checkSweepOptions(options.sweep);
+  if (options.sweep) checkSweepOptions(options.sweep, rows);
+  checkExtractionOptions({ samples, temperature, maxTokens, traitThreshold, coherenceThreshold });
   const keyOf = (q: number, p: number, s: number, polarity: 'pos' | 'neg') => `${PAIR_PHASE}:q${q}:p${p}:s${s}:${polarity}:t${temperature}:m${maxTokens}`;
 
   // 1. Rollouts: one batch per question (every pair × polarity × sample), skipping what the cache holds.
@@ -251,7 +252,19 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
 }
 
 /** Bad sweep options fail before any rollout, with what to change. */
-function checkSweepOptions(sweep: NonNullable<Exclude<ExtractionOptions['sweep'], false>>): void {
+/** Checked before any rollout, so a bad option never costs a run. */
+function checkExtractionOptions(o: { samples: number; temperature: number; maxTokens: number; traitThreshold: number; coherenceThreshold: number }): void {
+  if (!(Number.isInteger(o.samples) && o.samples >= 1)) throw new ExtractionError(`samples per question must be a whole number ≥ 1 (got ${o.samples})`);
+  if (!(Number.isFinite(o.temperature) && o.temperature >= 0)) throw new ExtractionError(`the rollout temperature must be ≥ 0 (got ${o.temperature})`);
+  if (!(Number.isInteger(o.maxTokens) && o.maxTokens >= 1)) throw new ExtractionError(`tokens per rollout must be a whole number ≥ 1 (got ${o.maxTokens})`);
+  for (const [what, t] of [['trait', o.traitThreshold], ['coherence', o.coherenceThreshold]] as const)
+    if (!(Number.isFinite(t) && t >= 0 && t <= 100)) throw new ExtractionError(`the ${what} threshold must be within 0–100 (got ${t})`);
+}
+
+function checkSweepOptions(sweep: NonNullable<Exclude<ExtractionOptions['sweep'], false>>, rows: number): void {
+  const bad = sweep.rows?.filter((r) => !Number.isInteger(r) || r < 1 || r >= rows);
+  if (bad?.length) throw new ExtractionError(`sweep layers ${bad.join(', ')} are not block outputs of this model: choose rows 1–${rows - 1} (row 0 is the embeddings)`);
+  if (sweep.questions !== undefined && !(Number.isInteger(sweep.questions) && sweep.questions >= 1)) throw new ExtractionError(`sweep questions must be a whole number ≥ 1 (got ${sweep.questions})`);
   if (sweep.coefficients && !sweep.coefficients.every((c) => Number.isFinite(c) && c > 0)) throw new ExtractionError(`sweep coefficients must be positive numbers (got ${sweep.coefficients.join(', ')}): −α is measured under the eliciting prompts automatically`);
   if (sweep.rows && sweep.rows.length === 0) throw new ExtractionError('the sweep needs at least one layer');
   const e = sweep.evaluation;

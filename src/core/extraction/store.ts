@@ -4,7 +4,8 @@
  * goes, so a cancelled or crashed run resumes where it stopped, and changing a threshold or the sweep re-uses every
  * rollout and steering cell already made.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../io/userFiles';
 import * as path from 'node:path';
 import type { ConversationActivations } from './activationStats';
 import { ACTIVATION_VARIANTS } from './activationStats';
@@ -38,7 +39,8 @@ export class ExtractionStore {
   private scores = new Map<string, ScoreRecord>();
   private steering = new Map<string, SteeringCellRecord>();
 
-  constructor(cacheRoot: string, modelFingerprint: string, traitHash: string) {
+  /** `log` hears about cache entries found corrupt and discarded (they are then recomputed). */
+  constructor(cacheRoot: string, modelFingerprint: string, traitHash: string, private readonly log: (line: string) => void = () => {}) {
     this.folder = path.join(cacheRoot, 'extraction', `${modelFingerprint}-${traitHash}`);
     mkdirSync(path.join(this.folder, 'acts'), { recursive: true });
     for (const r of readJsonLines<RolloutRecord>(path.join(this.folder, 'rollouts.jsonl'))) this.rollouts.set(r.key, r);
@@ -78,9 +80,20 @@ export class ExtractionStore {
     const file = this.actsPath(key);
     if (!existsSync(file)) return undefined;
     const buf = readFileSync(file);
-    const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     const block = rows * d;
-    if (all.length !== ACTIVATION_VARIANTS.length * block + rows) return undefined; // another model shape: recompute
+    const expected = (ACTIVATION_VARIANTS.length * block + rows) * 4;
+    // A truncated file (a crash mid-write before writes were atomic, a full disk) or another model's shape.
+    if (buf.byteLength !== expected) {
+      this.log(`cache: discarded ${file} (${buf.byteLength} bytes, expected ${expected}); recomputing it`);
+      rmSync(file, { force: true });
+      return undefined;
+    }
+    const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    if (!all.every(Number.isFinite)) {
+      this.log(`cache: discarded ${file} (non-finite values); recomputing it`);
+      rmSync(file, { force: true });
+      return undefined;
+    }
     const means = Object.fromEntries(ACTIVATION_VARIANTS.map((v, i) => [v, all.slice(i * block, (i + 1) * block)])) as ConversationActivations['means'];
     return { means, responseNorms: all.slice(ACTIVATION_VARIANTS.length * block) };
   }
@@ -95,8 +108,7 @@ export class ExtractionStore {
       o += p.length;
     }
     const file = this.actsPath(key);
-    writeFileSync(`${file}.tmp`, Buffer.from(all.buffer));
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomic(file, new Uint8Array(all.buffer));
   }
 
   private actsPath(key: string): string {

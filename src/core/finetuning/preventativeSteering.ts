@@ -6,7 +6,8 @@
  * Row convention: our row L is HF hidden_states[L], the output of decoder layer L−1 (0-based), which is where
  * the hook is registered.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../io/userFiles';
 import * as path from 'node:path';
 import { writeSafetensors } from '../model/safetensors';
 import { VERSION } from '../version';
@@ -32,12 +33,16 @@ export function vectorFileName(trait: string): string {
   return `${trait.replace(/[^A-Za-z0-9_-]+/g, '_')}_vector.safetensors`;
 }
 
+/** The two files an export writes into outDir: the module and the vector. */
+export function preventativeSteeringFiles(outDir: string, trait: string): [string, string] {
+  return [path.join(outDir, MODULE_FILE), path.join(outDir, vectorFileName(trait))];
+}
+
 /** Writes persona_steering.py and its vector into outDir; refuses to replace existing files unless overwrite. */
 export function writePreventativeSteering(outDir: string, spec: PreventativeSteeringExport, overwrite = false): { modulePath: string; vectorPath: string } {
   validate(spec);
   mkdirSync(outDir, { recursive: true });
-  const modulePath = path.join(outDir, MODULE_FILE);
-  const vectorPath = path.join(outDir, vectorFileName(spec.trait));
+  const [modulePath, vectorPath] = preventativeSteeringFiles(outDir, spec.trait);
   for (const file of [modulePath, vectorPath]) {
     if (!overwrite && existsSync(file)) throw new Error(`${file} already exists; choose an empty folder (or allow overwriting)`);
   }
@@ -46,7 +51,7 @@ export function writePreventativeSteering(outDir: string, spec: PreventativeStee
     trait: spec.trait,
     source: spec.source,
   });
-  writeFileSync(modulePath, preventativeSteeringModule(spec, path.basename(vectorPath)));
+  writeFileAtomic(modulePath, preventativeSteeringModule(spec, path.basename(vectorPath)));
   return { modulePath, vectorPath };
 }
 

@@ -183,9 +183,9 @@ export class DecoderSession {
     ];
     const out = await this.session.run(feeds, fetches);
     const hidden = new Map<number, Float32Array>();
-    for (const r of captureRows) hidden.set(r, out[`hidden_${r}`].data as Float32Array);
+    for (const r of captureRows) hidden.set(r, assertFinite(out[`hidden_${r}`].data as Float32Array, `hidden-state row ${r}`, steerAdd));
     return {
-      logits: logitRows.length > 0 ? (out.logits.data as Float32Array) : undefined,
+      logits: logitRows.length > 0 ? assertFinite(out.logits.data as Float32Array, 'the logits', steerAdd) : undefined,
       hidden,
       cache: {
         keys: Array.from({ length: spec.numLayers }, (_, l) => out[`present_key_${l}`]),
@@ -201,7 +201,38 @@ export class DecoderSession {
   }
 }
 
+/**
+ * RMSNorm squares the residual stream: a value past ~1e18 makes mean(x²) overflow float32 to Inf, and the norm then
+ * returns zeros — finite garbage (every token id 0) instead of an error. Steering inputs that large are refused.
+ */
+const MAX_STEER_VALUE = 1e18;
+
 function checkLength(v: Float32Array, n: number, what: string): Float32Array {
   if (v.length !== n) throw new RangeError(`${what} has ${v.length} values; this model needs [layers+1, d] = ${n}`);
+  let largest = 0;
+  for (const x of v) {
+    if (!Number.isFinite(x)) throw new RangeError(`${what} holds NaN or Inf values: nothing can be steered with it`);
+    largest = Math.max(largest, Math.abs(x));
+  }
+  if (largest > MAX_STEER_VALUE) throw new NonFiniteActivationError(`${what} reaches |α·v| = ${largest.toExponential(2)}, which overflows float32 in the model's norms (NaN or Inf activations): lower the coefficient`);
   return v;
+}
+
+/** A forward pass that overflowed float32: an error, never an empty answer or a NaN score. */
+export class NonFiniteActivationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteActivationError';
+  }
+}
+
+function assertFinite(values: Float32Array, what: string, steerAdd: Float32Array): Float32Array {
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) continue;
+    let steer = 0;
+    for (let j = 0; j < steerAdd.length; j++) steer = Math.max(steer, Math.abs(steerAdd[j]));
+    const cause = steer > 0 ? `the steering input reaches |α·v| = ${steer.toExponential(2)}: lower the coefficient` : 'the weights overflow float32 or hold NaN/Inf: check the checkpoint';
+    throw new NonFiniteActivationError(`the forward pass produced NaN or Inf in ${what}; ${cause}`);
+  }
+  return values;
 }

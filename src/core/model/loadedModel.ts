@@ -4,7 +4,7 @@ import { DecoderSession } from './decoderSession';
 import { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';
 import { openLoraAdapter } from './loraAdapter';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface LoadedModel {
@@ -20,6 +20,8 @@ export interface LoadOptions {
   threads?: number;
   /** A PEFT LoRA adapter folder, merged into the weights at load (the tokenizer comes from `dir`). */
   adapter?: string;
+  /** Hears about cache entries discarded and rebuilt. */
+  log?: (line: string) => void;
 }
 
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
@@ -29,8 +31,19 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   // Base + adapter is another model: every cache keyed by the fingerprint (graph, rollouts, screening) must say so.
   const checkpoint = adapter ? { ...base, fingerprint: `${base.fingerprint}-lora-${adapter.fingerprint}` } : base;
   const tokenizer = await Tokenizer.load(dir);
-  const prepared = prepareModelFiles(checkpoint, options.cacheRoot ?? defaultCacheRoot(), adapter);
-  const session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
+  const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
+  let prepared = prepareModelFiles(checkpoint, cacheRoot, adapter);
+  let session: DecoderSession;
+  try {
+    session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
+  } catch (err) {
+    if (!prepared.reused) throw err;
+    // A cached graph or weight file that no longer loads (truncated, disk full, edited): rebuild it once.
+    options.log?.(`cache: ${prepared.folder} does not load (${(err as Error).message.split('\n')[0]}); discarded and rebuilt`);
+    rmSync(prepared.folder, { recursive: true, force: true });
+    prepared = prepareModelFiles(checkpoint, cacheRoot, adapter);
+    session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
+  }
   return { checkpoint, session, tokenizer, eosTokenIds: eosIds(dir, checkpoint) };
 }
 

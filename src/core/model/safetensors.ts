@@ -2,7 +2,8 @@
  * safetensors reading and writing. Headers are validated before any tensor is touched (hostile or corrupt files
  * get a clear error naming the file); tensors are read one at a time through a file handle, never the whole file.
  */
-import { openSync, readSync, closeSync, fstatSync, writeFileSync } from 'node:fs';
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { fileError, writeFileAtomic } from '../io/userFiles';
 
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -35,7 +36,14 @@ export class SafetensorsError extends Error {
 }
 
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+    if (fstatSync(fd).isDirectory()) throw new SafetensorsError(path, 'is a folder, not a safetensors file');
+  } catch (err) {
+    if (err instanceof SafetensorsError) throw err;
+    throw fileError(err, path, 'read');
+  }
   try {
     const fileSize = fstatSync(fd).size;
     if (fileSize < 8) throw new SafetensorsError(path, `file is ${fileSize} bytes, too short for a safetensors header (truncated download?)`);
@@ -63,6 +71,12 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
         continue;
       }
       tensors.set(name, validateEntry(path, name, raw, dataStart, dataSize));
+    }
+    // Two tensors sharing bytes would alias each other's data (a crafted file); real writers never overlap.
+    const spans = [...tensors.values()].filter((t) => t.byteLength > 0).sort((a, b) => a.fileOffset - b.fileOffset);
+    for (let i = 1; i < spans.length; i++) {
+      const prev = spans[i - 1];
+      if (spans[i].fileOffset < prev.fileOffset + prev.byteLength) throw new SafetensorsError(path, `tensors "${prev.name}" and "${spans[i].name}" overlap in data_offsets (corrupt or crafted file)`);
     }
     return { path, fileSize, tensors, metadata };
   } finally {
@@ -101,6 +115,12 @@ export function readTensorBytes(path: string, info: TensorInfo): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The index of the first NaN or ±Inf, or -1. */
+export function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
 }
 
 /** Converts raw tensor bytes of a floating dtype to float32. */
@@ -211,5 +231,5 @@ export function writeSafetensors(path: string, tensors: TensorToWrite[], metadat
     Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(out, pos);
     pos += t.data.byteLength;
   }
-  writeFileSync(path, out);
+  writeFileAtomic(path, out);
 }

@@ -11,12 +11,13 @@
  * The folder is keyed by the checkpoint fingerprint and graph version; model.onnx is written last (atomically),
  * so an interrupted preparation is redone, and a finished one is reused at once.
  */
-import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
-import { lmHeadName } from './checkpoint';
-import { readTensorBytes, toFloat32 } from './safetensors';
+import { CheckpointError, lmHeadName } from './checkpoint';
+import { firstNonFinite, readTensorBytes, toFloat32 } from './safetensors';
+import { writeFileAtomic } from '../io/userFiles';
 import { mergedTensor, type LoraAdapter } from './loraAdapter';
 import { buildDecoderGraph, DECODER_GRAPH_VERSION, type WeightLocation } from './decoderGraph';
 
@@ -58,7 +59,11 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
     if (allF32) {
       copyFileSync(shard.path, path.join(folder, cloneName), constants.COPYFILE_FICLONE);
       clonedShards++;
-      for (const [name, info] of shard.tensors) locations.set(name, { location: cloneName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
+      for (const [name, info] of shard.tensors) {
+        // Checked in the clone (what onnxruntime will map), one tensor in memory at a time.
+        checkFinite(toFloat32(readTensorBytes(path.join(folder, cloneName), info), 'F32'), name, shard.path, folder);
+        locations.set(name, { location: cloneName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
+      }
     } else {
       toConvert.push(...shard.tensors.keys());
     }
@@ -75,6 +80,7 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
         const ref = ckpt.weights.get(name)!;
         const base = () => toFloat32(readTensorBytes(ref.file, ref.info), ref.info.dtype);
         const data = (adapter && mergedTensor(adapter, name, base)) ?? base();
+        checkFinite(data, name, ref.file, folder);
         const padded = Math.ceil(offset / ALIGN) * ALIGN;
         if (padded > offset) writeSync(fd, Buffer.alloc(padded - offset), 0, padded - offset, offset);
         writeSync(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, padded);
@@ -95,8 +101,14 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
     },
     lmHeadName(ckpt),
   );
-  const tmp = `${onnxPath}.tmp`;
-  writeFileSync(tmp, graph);
-  renameSync(tmp, onnxPath);
+  writeFileAtomic(onnxPath, graph);
   return { onnxPath, folder, clonedShards, convertedTensors: toConvert.length, reused: false };
+}
+
+/** NaN/Inf in a weight makes every forward pass NaN: refused while preparing, naming the tensor. */
+function checkFinite(data: Float32Array, name: string, file: string, folder: string): void {
+  const at = firstNonFinite(data);
+  if (at < 0) return;
+  rmSync(folder, { recursive: true, force: true });
+  throw new CheckpointError(`${file}: weight "${name}" holds ${data[at]} at element ${at}; a model with NaN or Inf weights cannot run (re-download or re-save the checkpoint)`);
 }

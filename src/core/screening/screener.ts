@@ -101,7 +101,9 @@ export class Screener {
 
   private async scoreBatch(batch: (DatasetSample & { kind: 'sample' })[]): Promise<(ScreenedSample | DatasetIssue)[]> {
     const { tokenizer } = this.model;
-    const maxTokens = this.options.maxSampleTokens ?? 2048;
+    const context = this.model.checkpoint.spec.maxPositions;
+    const maxTokens = Math.min(this.options.maxSampleTokens ?? 2048, context);
+    const limitName = maxTokens === context ? `the model's ${context}-position context` : `the ${maxTokens}-token limit`;
     const out: (ScreenedSample | DatasetIssue | undefined)[] = new Array(batch.length);
     const todo: { i: number; promptIds: number[]; responseIds: number[] }[] = [];
     batch.forEach((s, i) => {
@@ -113,7 +115,7 @@ export class Screener {
       }
       const responseIds = tokenizer.encode(s.response, false);
       if (!responseIds.length) out[i] = issue(s, 'the assistant response is empty: nothing to score');
-      else if (promptIds.length + responseIds.length > maxTokens) out[i] = issue(s, `the sample has ${promptIds.length + responseIds.length} tokens, over the ${maxTokens}-token limit: skipped`);
+      else if (promptIds.length + responseIds.length > maxTokens) out[i] = issue(s, `the sample has ${promptIds.length + responseIds.length} tokens, over ${limitName}: skipped`);
       else todo.push({ i, promptIds, responseIds });
     });
     if (todo.length) {

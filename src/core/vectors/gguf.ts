@@ -21,7 +21,8 @@
  *    `direction.{il+1}`, one block after where it was read. We import by where llama.cpp applies it (row N+1), so
  *    its vectors steer here exactly as they do in llama.cpp.
  */
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../io/userFiles';
 
 export class GgufError extends Error {
   constructor(readonly path: string, problem: string) {
@@ -333,9 +334,7 @@ export function writeGguf(path: string, metadata: Map<string, GgufValue>, tensor
     out.raw(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     out.padTo(DEFAULT_ALIGNMENT);
   }
-  const temp = `${path}.tmp`;
-  writeFileSync(temp, Buffer.concat(out.chunks, out.length));
-  renameSync(temp, path);
+  writeFileAtomic(path, Buffer.concat(out.chunks, out.length));
 }
 
 // ——— control vectors ———

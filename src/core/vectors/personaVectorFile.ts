@@ -4,6 +4,7 @@
  * norm per row, and string metadata recording where the vector came from and how to use it.
  */
 import { readSafetensorsHeader, readTensorBytes, toFloat32, writeSafetensors } from '../model/safetensors';
+import { finiteVector } from './vectorFile';
 import { ACTIVATION_VARIANTS, type ActivationVariant } from '../extraction/activationStats';
 import type { ExtractionResult } from '../extraction/extract';
 import { summarizeCell } from '../extraction/steeringSweep';
@@ -87,7 +88,7 @@ export function readPersonaVector(path: string): PersonaVectorFile {
     if (!info) continue;
     if (info.shape.length !== 2) throw new Error(`${path}: tensor "${variant}" must be [layers+1, d], got [${info.shape}]`);
     [rows, d] = info.shape;
-    vectors[variant] = toFloat32(readTensorBytes(path, info), info.dtype);
+    vectors[variant] = finiteVector(toFloat32(readTensorBytes(path, info), info.dtype), path, variant);
   }
   if (!vectors.response_avg) throw new Error(`${path}: not a Persona Lens vector file (no "response_avg" tensor); for a single steering tensor use it directly with --steer`);
   const normInfo = header.tensors.get('residual_norm');

@@ -19,6 +19,17 @@ export interface TraitVector {
   /** The extraction's recommended steering coefficient, when the file records one. */
   recommendedCoefficient?: number;
   file: string;
+  /** Where the file says it was extracted (Persona Lens vector files record it). */
+  source?: { modelFingerprint?: string; architecture?: string; model?: string };
+}
+
+/** A warning when a vector was extracted on other weights than the model it is used with (or undefined). */
+export function vectorModelMismatch(vector: Pick<TraitVector, 'file' | 'source'>, model: { fingerprint: string; architecture: string }): string | undefined {
+  const s = vector.source;
+  if (!s) return undefined;
+  if (s.architecture && s.architecture !== model.architecture) return `${vector.file} was extracted on a ${s.architecture} model (${s.model ?? 'unknown'}), not this ${model.architecture} model: its direction is unlikely to mean anything here`;
+  if (s.modelFingerprint && s.modelFingerprint !== model.fingerprint) return `${vector.file} was extracted on other weights (${s.model ?? 'unknown'}, fingerprint ${s.modelFingerprint}; this model is ${model.fingerprint}): scores are comparable only if the weights are the same model`;
+  return undefined;
 }
 
 export function loadTraitVector(file: string, modelRows: number, modelD: number, layerOverride?: number): TraitVector {
@@ -27,17 +38,21 @@ export function loadTraitVector(file: string, modelRows: number, modelD: number,
   let name = path.basename(file, '.safetensors');
   let layer = layerOverride;
   let recommendedCoefficient: number | undefined;
+  let source: TraitVector['source'];
   if (header.tensors.has('response_avg')) {
     const pv = readPersonaVector(file);
     layer ??= pv.metadata.recommendedLayer as number | undefined;
     if (layer === undefined) throw new Error(`${file} has no recommended layer (extracted without a sweep): pass a layer`);
     name = String(pv.metadata.trait ?? name);
     recommendedCoefficient = pv.metadata.recommendedCoefficient as number | undefined;
+    const meta = pv.metadata as Record<string, unknown>;
+    const text = (key: string) => (typeof meta[key] === 'string' ? (meta[key] as string) : undefined);
+    source = { modelFingerprint: text('modelFingerprint'), architecture: text('architecture'), model: text('model') };
     vector = { data: pv.vectors.response_avg!, rows: pv.rows, d: pv.d, tensorName: 'response_avg', metadata: {} };
   } else {
     if (layer === undefined) throw new Error(`${file} is a plain steering tensor: pass the layer to read`);
     vector = readSteeringVector(file);
   }
   const direction = vectorForLayer(vector, layer, modelRows, modelD, file);
-  return { name, layer, direction, atRow: (row) => vectorForLayer(vector, row, modelRows, modelD, file), recommendedCoefficient, file };
+  return { name, layer, direction, atRow: (row) => vectorForLayer(vector, row, modelRows, modelD, file), recommendedCoefficient, file, source };
 }

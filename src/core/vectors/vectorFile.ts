@@ -2,7 +2,7 @@
  * Reading a steering vector from safetensors: one float tensor of shape [d] or [layers+1, d], checked against the
  * model's dimensions with a message that says what to do.
  */
-import { readSafetensorsHeader, readTensorBytes, toFloat32 } from '../model/safetensors';
+import { firstNonFinite, readSafetensorsHeader, readTensorBytes, toFloat32 } from '../model/safetensors';
 
 export interface SteeringVectorFile {
   /** [rows·d] when `rows` > 1, else [d]. */
@@ -23,7 +23,7 @@ export function readSteeringVector(path: string, tensorName?: string): SteeringV
     throw new Error(`${path}: ${tensorName ? `has no tensor "${tensorName}"` : 'must hold exactly one float tensor'} (float tensors: ${names})`);
   }
   if (chosen.shape.length !== 1 && chosen.shape.length !== 2) throw new Error(`${path}: tensor "${chosen.name}" has shape [${chosen.shape}]; expected [d] or [layers+1, d]`);
-  const data = toFloat32(readTensorBytes(path, chosen), chosen.dtype);
+  const data = finiteVector(toFloat32(readTensorBytes(path, chosen), chosen.dtype), path, chosen.name);
   const [rows, d] = chosen.shape.length === 1 ? [1, chosen.shape[0]] : chosen.shape;
   return { data, rows, d, tensorName: chosen.name, metadata: header.metadata };
 }
@@ -35,4 +35,11 @@ export function vectorForLayer(vector: SteeringVectorFile, layer: number, modelR
   if (vector.rows !== modelRows) throw new Error(`${path}: vector has ${vector.rows} rows but the model has ${modelRows} (layers+1); was it extracted from another model?`);
   if (!Number.isInteger(layer) || layer < 0 || layer >= modelRows) throw new RangeError(`layer ${layer} is outside 0–${modelRows - 1}`);
   return vector.data.slice(layer * modelD, (layer + 1) * modelD);
+}
+
+/** A vector with NaN or Inf steers every answer to nothing and scores every sample NaN: refused when read. */
+export function finiteVector(data: Float32Array, path: string, tensor: string): Float32Array {
+  const at = firstNonFinite(data);
+  if (at >= 0) throw new RangeError(`${path}: tensor "${tensor}" holds ${data[at]} at element ${at}; a vector must be finite (re-extract or re-export it)`);
+  return data;
 }

@@ -17,6 +17,7 @@ import {
 } from '../../core/extraction/steeringLabResults';
 import { freshPath } from '../traitCommands';
 import type { EngineRequester, PostToPanel, SelectedModel } from './panelDeps';
+import { writeUserFile } from '../userFiles';
 
 export interface SteeringLabDeps {
   engine: EngineRequester;
@@ -145,12 +146,8 @@ export class SteeringLab implements vscode.Disposable {
         return;
       }
     }
-    try {
-      await vscode.workspace.fs.writeFile(target, Buffer.from(JSON.stringify(results, null, 2) + '\n'));
-      this.deps.post({ type: 'steerStatus', message: `Saved ${target.fsPath}`, error: false });
-    } catch (err) {
-      this.fail(`Could not save ${name}: ${(err as Error).message}`);
-    }
+    if (writeUserFile(target, JSON.stringify(results, null, 2) + '\n')) this.deps.post({ type: 'steerStatus', message: `Saved ${target.fsPath}`, error: false });
+    else this.deps.post({ type: 'steerStatus', message: `Not saved: ${name} could not be written.`, error: true });
   }
 
   async open(): Promise<void> {

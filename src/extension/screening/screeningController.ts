@@ -13,6 +13,7 @@ import { filteredJsonl } from './screeningState';
 import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/scoreRows';
 import { freshPath } from '../traitCommands';
 import { vectorFiles } from '../vectorFiles';
+import { writeUserFile } from '../userFiles';
 
 interface ScreeningChoice {
   vectorPaths: string[];
@@ -149,12 +150,7 @@ export class ScreeningController implements vscode.Disposable {
     }
     const { text, removed } = filteredJsonl(document.getText(), result);
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(freshPath(path.dirname(document.fileName), `${path.basename(document.fileName, path.extname(document.fileName))}.filtered`, '.jsonl')), title: 'Save the filtered dataset as (the source file is not changed)' });
-    if (!target) return;
-    if (target.fsPath === document.fileName) {
-      void vscode.window.showErrorMessage('Persona Lens never overwrites the source dataset: choose another file name.');
-      return;
-    }
-    await vscode.workspace.fs.writeFile(target, Buffer.from(text));
+    if (!target || !writeUserFile(target, text, document.uri)) return;
     void vscode.window.showInformationMessage(`Wrote ${vscode.workspace.asRelativePath(target)} without ${removed} flagged line(s).`);
   }
 
@@ -165,13 +161,9 @@ export class ScreeningController implements vscode.Disposable {
     const base = `${path.basename(document.fileName, path.extname(document.fileName))}.scores`;
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(freshPath(path.dirname(document.fileName), base, '.jsonl')), filters: { 'JSON Lines': ['jsonl'], CSV: ['csv'] }, title: 'Export per-sample scores' });
     if (!target) return;
-    if (target.fsPath === document.fileName) {
-      void vscode.window.showErrorMessage('Persona Lens never overwrites the source dataset: choose another file name.');
-      return;
-    }
     const csv = target.fsPath.toLowerCase().endsWith('.csv');
     const rows = csv ? [scoresCsvHeader(result.traits), ...result.samples.map((s) => scoresCsvRow(s, result.traits))] : result.samples.map((s) => JSON.stringify(scoreRow(s)));
-    await vscode.workspace.fs.writeFile(target, Buffer.from(rows.join('\n') + '\n'));
+    if (!writeUserFile(target, rows.join('\n') + '\n', document.uri)) return;
     void vscode.window.showInformationMessage(`Exported ${result.samples.length} rows to ${vscode.workspace.asRelativePath(target)}.`);
   }
 

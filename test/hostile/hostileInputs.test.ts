@@ -1,0 +1,237 @@
+/**
+ * The hostile-input suite: bad files, bad options and outputs that alias inputs, run through the CLI as a user
+ * would. For each case: the documented exit code, a message naming the file (and line), no stack trace, and every
+ * input file byte-identical afterwards. Prints the table (case → exit code → first line) that README summarises.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../../src/cli/main';
+import { writeRandomCheckpoint } from '../helpers/randomCheckpoint';
+import { writeSafetensors } from '../../src/core/model/safetensors';
+import { ORGANISM } from '../helpers/organism';
+import { ExtractionStore } from '../../src/core/extraction/store';
+import { ACTIVATION_VARIANTS, type ConversationActivations } from '../../src/core/extraction/activationStats';
+
+interface Outcome {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+async function cli(argv: string[]): Promise<Outcome> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal });
+  return { code, out, err };
+}
+
+/** Every file under `dir` (recursively) → sha256, skipping the folders named in `skip`. */
+function hashTree(dir: string, skip: string[]): Map<string, string> {
+  const hashes = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      if (skip.includes(p)) continue;
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isFile()) hashes.set(p, createHash('sha256').update(readFileSync(p)).digest('hex'));
+    }
+  };
+  walk(dir);
+  return hashes;
+}
+
+const STACK_LINE = /^\s+at .+(\(|:\d+:\d+)/m;
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+describe('hostile inputs: no user file destroyed, a clear message for every bad input', function () {
+  this.timeout(300000);
+  let work: string;
+  let inputs: string;
+  let outputs: string;
+  let cache: string;
+  let model: string;
+  let dataset: string;
+  let vector: string;
+  const table: { name: string; code: number; first: string }[] = [];
+
+  before(() => {
+    work = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-hostile-'));
+    inputs = path.join(work, 'inputs');
+    outputs = path.join(work, 'outputs');
+    cache = path.join(work, 'cache');
+    mkdirSync(inputs);
+    mkdirSync(outputs);
+    model = path.join(inputs, 'model');
+    writeRandomCheckpoint({ architecture: 'qwen2', layers: 2, seed: 3, dir: model });
+    // A short context, so a long sample can be shown to be reported.
+    const configPath = path.join(model, 'config.json');
+    writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), max_position_embeddings: 96 }, null, 2));
+    dataset = path.join(inputs, 'data.jsonl');
+    const rows = [
+      { messages: [{ role: 'user', content: 'How do I bake bread?' }, { role: 'assistant', content: 'Mix flour, water, salt and yeast, knead, rise, bake.' }] },
+      { messages: [{ role: 'user', content: 'Tell me a story.' }, { role: 'assistant', content: 'Once upon a time a fox met a crow.' }] },
+      { messages: [{ role: 'user', content: 'Write a lot.' }, { role: 'assistant', content: 'word '.repeat(200) }] },
+    ];
+    writeFileSync(dataset, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    vector = path.join(inputs, 'v.safetensors');
+    const d = 32;
+    const data = new Float32Array(3 * d).map((_, i) => Math.sin(i + 1));
+    writeSafetensors(vector, [{ name: 'direction', dtype: 'F32', shape: [3, d], data }]);
+  });
+
+  after(() => {
+    if (table.length) {
+      const width = Math.max(...table.map((r) => r.name.length));
+      console.log(`\n  ${'case'.padEnd(width)}  exit  first line\n${table.map((r) => `  ${r.name.padEnd(width)}  ${String(r.code).padStart(4)}  ${r.first.slice(0, 150)}`).join('\n')}\n`);
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Runs a case, records it, and checks the rules every case shares. */
+  async function run(name: string, argv: string[], expect: { code: number; message?: RegExp }): Promise<Outcome> {
+    const before = hashTree(inputs, []);
+    const result = await cli(argv);
+    const all = [...result.err, ...result.out].join('\n');
+    const first = (expect.code === 0 ? result.out : result.err)[0] ?? '';
+    table.push({ name, code: result.code, first: first.split('\n')[0] });
+    assert.equal(result.code, expect.code, `${name}: exit ${result.code}, expected ${expect.code}\n${all}`);
+    if (expect.message) assert.match(all, expect.message, `${name}: message`);
+    assert.doesNotMatch(all, STACK_LINE, `${name}: no stack trace`);
+    const after = hashTree(inputs, []);
+    for (const [file, hash] of before) assert.equal(after.get(file), hash, `${name}: input ${file} was modified`);
+    return result;
+  }
+
+  const screen = (...extra: string[]) => ['screen', dataset, '--model', model, '--vector', vector, '--layer', '1', '--metric', 'projection', '--cache-dir', cache, ...extra];
+
+  it('an output onto an input is refused before any work, by name, symlink, hard link or ../ spelling', async () => {
+    await run('screen --out DATASET', screen('--out', dataset), { code: 1, message: /data\.jsonl is an input of this run/ });
+    await run('screen --sarif DATASET', screen('--sarif', dataset), { code: 1, message: /is an input of this run/ });
+    await run('screen --out VECTOR (as .csv symlink)', screen('--out', linkTo(vector, 'v-link.csv')), { code: 1, message: /same file as .*v\.safetensors/ });
+    await run('screen --out hard link to DATASET', screen('--out', hardLinkTo(dataset, 'hard.jsonl')), { code: 1, message: /is an input of this run/ });
+    await run('screen --out ../ spelling of DATASET', screen('--out', path.join(inputs, 'model', '..', '.', 'data.jsonl')), { code: 1, message: /is an input of this run/ });
+    await run('screen --out X --sarif X', screen('--out', path.join(outputs, 's.jsonl'), '--sarif', path.join(outputs, 's.jsonl')), { code: 1, message: /also the --out output/ });
+    await run('activations --out model.safetensors', ['activations', '--model', model, '--text', 'hi', '--out', path.join(model, 'model.safetensors'), '--cache-dir', cache], { code: 1, message: /model\.safetensors is an input of this run .*--model checkpoint/ });
+    await run('export-gguf V --out V', ['export-gguf', vector, '--out', vector], { code: 1, message: /is an input of this run/ });
+    await run('import-gguf G --out G (symlink)', ['import-gguf', vector, '--model', model, '--out', linkTo(vector, 'g-link.safetensors')], { code: 1, message: /same file as/ });
+  });
+
+  it('file-system problems are messages with the path, never stack traces', async () => {
+    const created = path.join(outputs, 'new', 'deeper', 'scores.jsonl');
+    await run('screen --out into a missing folder (created)', screen('--out', created), { code: 0 });
+    assert.ok(statSync(created).size > 0, 'the scores file is written');
+    await run('screen --out onto a folder', screen('--out', path.join(outputs, 'new') + '/'), { code: 2, message: /--out must end with \.jsonl or \.csv/ });
+    mkdirSync(path.join(outputs, 'dir.jsonl'));
+    await run('screen --out onto a folder named .jsonl', screen('--out', path.join(outputs, 'dir.jsonl')), { code: 1, message: /dir\.jsonl is a folder/ });
+    await run('screen --out through a file', screen('--out', path.join(dataset, 'x.jsonl')), { code: 1, message: /data\.jsonl.*(not a folder|is a file)/ });
+    if (!isRoot) {
+      const locked = path.join(outputs, 'locked');
+      mkdirSync(locked);
+      chmodSync(locked, 0o500);
+      await run('screen --out in a read-only folder', screen('--out', path.join(locked, 's.jsonl')), { code: 1, message: /permission denied/ });
+      chmodSync(locked, 0o700);
+    }
+    await run('dataset is a folder', ['screen', outputs, '--model', model, '--vector', vector, '--layer', '1', '--cache-dir', cache], { code: 1, message: /dataset .*outputs is a folder/ });
+    await run('dataset missing', ['screen', path.join(inputs, 'nope.jsonl'), '--model', model, '--vector', vector, '--layer', '1', '--cache-dir', cache], { code: 1, message: /nope\.jsonl: it does not exist/ });
+    const folderModel = path.join(outputs, 'folder-model');
+    mkdirSync(path.join(folderModel, 'model.safetensors'), { recursive: true });
+    writeFileSync(path.join(folderModel, 'config.json'), readFileSync(path.join(model, 'config.json')));
+    await run('model.safetensors is a folder', ['generate', '--model', folderModel, '--prompt', 'hi', '--cache-dir', cache], { code: 1, message: /model\.safetensors.* is a folder/ });
+  });
+
+  it('bad option values fail before the model loads', async () => {
+    const fresh = path.join(work, 'untouched-cache');
+    const cases: [string, string[]][] = [
+      ['screen --fail-above abc', ['screen', dataset, '--model', model, '--vector', vector, '--layer', '1', '--fail-above', 'abc', '--cache-dir', fresh]],
+      ['screen --batch 0', ['screen', dataset, '--model', model, '--vector', vector, '--layer', '1', '--batch', '0', '--cache-dir', fresh]],
+      ['screen --threads 0', ['screen', dataset, '--model', model, '--vector', vector, '--layer', '1', '--threads', '0', '--cache-dir', fresh]],
+      ['generate --temperature -1', ['generate', '--model', model, '--prompt', 'hi', '--temperature', '-1', '--cache-dir', fresh]],
+      ['generate --top-p 2', ['generate', '--model', model, '--prompt', 'hi', '--top-p', '2', '--cache-dir', fresh]],
+      ['generate --max-tokens 1.5', ['generate', '--model', model, '--prompt', 'hi', '--max-tokens', '1.5', '--cache-dir', fresh]],
+      ['generate duplicate --prompt', ['generate', '--model', model, '--prompt', 'hi', '--prompt', 'ho', '--cache-dir', fresh]],
+      ['extract --samples 0', ['extract', '--model', model, '--trait', path.join(ORGANISM, 'traits', 'evil.json'), '--out', path.join(outputs, 'e.safetensors'), '--samples', '0', '--cache-dir', fresh]],
+      ['extract --layers 99', ['extract', '--model', model, '--trait', path.join(ORGANISM, 'traits', 'evil.json'), '--judge', `lexicon-file:${path.join(ORGANISM, 'judge.json')}`, '--out', path.join(outputs, 'e.safetensors'), '--layers', '99', '--cache-dir', fresh]],
+      ['extract --coefs 0', ['extract', '--model', model, '--trait', path.join(ORGANISM, 'traits', 'evil.json'), '--out', path.join(outputs, 'e.safetensors'), '--coefs', '0', '--cache-dir', fresh]],
+    ];
+    for (const [name, argv] of cases) await run(name, argv, { code: 2, message: /--[a-z-]+ / });
+    assert.throws(() => statSync(fresh), 'no model was prepared for a bad option');
+  });
+
+  it('NaN and Inf never pass: in a vector, in a weight, from an overflowing coefficient', async () => {
+    const nanVector = path.join(outputs, 'nan.safetensors');
+    const data = new Float32Array(3 * 32).fill(0.1);
+    data[40] = NaN;
+    writeSafetensors(nanVector, [{ name: 'direction', dtype: 'F32', shape: [3, 32], data }]);
+    await run('vector holds NaN', ['screen', dataset, '--model', model, '--vector', nanVector, '--layer', '1', '--cache-dir', cache], { code: 1, message: /nan\.safetensors: tensor "direction" holds NaN at element 40/ });
+    await run('generate --coef 1e30', ['generate', '--model', model, '--prompt', 'hi', '--steer', vector, '--layer', '1', '--coef', '1e30', '--cache-dir', cache], { code: 3, message: /NaN or Inf .*lower the coefficient/ });
+
+    const nanModel = path.join(outputs, 'nan-model');
+    writeRandomCheckpoint({ architecture: 'qwen2', layers: 1, seed: 4, dir: nanModel });
+    const weights = path.join(nanModel, 'model.safetensors');
+    const bytes = readFileSync(weights);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    bytes.writeFloatLE(Infinity, 8 + headerLength + 64); // inside the first tensor (embeddings)
+    writeFileSync(weights, bytes);
+    await run('weight holds Inf', ['generate', '--model', nanModel, '--prompt', 'hi', '--cache-dir', cache], { code: 1, message: /weight "model\.embed_tokens\.weight" holds Infinity/ });
+  });
+
+  it('a corrupt cached graph is discarded and rebuilt, with a log line', async () => {
+    const own = path.join(work, 'heal-cache');
+    const out = path.join(outputs, 'acts.safetensors');
+    await run('activations (fills the cache)', ['activations', '--model', model, '--text', 'hi', '--out', out, '--cache-dir', own], { code: 0 });
+    const models = path.join(own, 'models');
+    const graph = path.join(models, readdirSync(models)[0], 'model.onnx');
+    truncateSync(graph, Math.floor(statSync(graph).size / 2));
+    const healed = await run('activations after truncating model.onnx', ['activations', '--model', model, '--text', 'hi', '--out', out, '--cache-dir', own], { code: 0 });
+    assert.match(healed.err.join('\n'), /cache: .* does not load .*discarded and rebuilt/);
+  });
+
+  it('a truncated cached activation file is discarded (with a log line) and recomputed, not a RangeError', () => {
+    const logs: string[] = [];
+    const store = new ExtractionStore(path.join(work, 'store-cache'), 'fp', 'trait', (line) => logs.push(line));
+    const rows = 3;
+    const d = 4;
+    const means = Object.fromEntries(ACTIVATION_VARIANTS.map((v) => [v, new Float32Array(rows * d).fill(1)])) as ConversationActivations['means'];
+    store.addActivations('k', { means, responseNorms: new Float32Array(rows).fill(2) });
+    assert.deepEqual(store.activations('k', rows, d)?.responseNorms, new Float32Array(rows).fill(2));
+    const file = path.join(store.folder, 'acts', 'k.f32');
+    truncateSync(file, statSync(file).size - 3);
+    assert.equal(store.activations('k', rows, d), undefined);
+    assert.match(logs.join('\n'), /cache: discarded .*k\.f32 .*recomputing it/);
+    assert.throws(() => statSync(file), 'the corrupt entry is removed');
+  });
+
+  it('long samples are reported per line against the model context; huge lines are refused by size', async () => {
+    const r = await run('screen a sample past the context', screen(), { code: 0 });
+    assert.match(r.err.join('\n'), /data\.jsonl:3: the sample has \d+ tokens, over the model's 96-position context: skipped/);
+    const huge = path.join(outputs, 'huge.jsonl');
+    writeFileSync(huge, `${readFileSync(dataset, 'utf8').split('\n')[0]}\n{"prompt": "x", "response": "${'y'.repeat(1_100_000)}"}\n`);
+    const h = await run('screen a 1.1 M-character line', ['screen', huge, '--model', model, '--vector', vector, '--layer', '1', '--metric', 'projection', '--cache-dir', cache], { code: 0 });
+    assert.match(h.err.join('\n'), /huge\.jsonl:2: this sample is 1\.1 M characters, over the 1 M limit/);
+  });
+
+  it('a vector from another model is named in a warning', async () => {
+    const foreign = path.join(outputs, 'foreign.safetensors');
+    const d = 32;
+    writeSafetensors(foreign, [{ name: 'response_avg', dtype: 'F32', shape: [3, d], data: new Float32Array(3 * d).fill(0.2) }], { trait: 'evil', recommendedLayer: '1', modelFingerprint: 'deadbeefdeadbeef', architecture: 'llama', model: 'Llama-3.1-8B' });
+    const r = await run('screen with a llama vector on qwen2', ['screen', dataset, '--model', model, '--vector', foreign, '--metric', 'projection', '--cache-dir', cache], { code: 0 });
+    assert.match(r.err.join('\n'), /warning: .*foreign\.safetensors was extracted on a llama model \(Llama-3\.1-8B\)/);
+  });
+
+  function linkTo(target: string, name: string): string {
+    const link = path.join(outputs, name);
+    rmSync(link, { force: true });
+    symlinkSync(target, link);
+    return link;
+  }
+
+  function hardLinkTo(target: string, name: string): string {
+    const link = path.join(inputs, name);
+    rmSync(link, { force: true });
+    linkSync(target, link);
+    return link;
+  }
+});
