@@ -5,11 +5,13 @@ import type { SteerRequest } from '../core/model/inference';
 import type { SteerPositions } from '../core/model/steering';
 import type { LoadOptions } from '../core/model/loadedModel';
 import { requireInputFile, type NamedPath } from '../core/io/userFiles';
+import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
 
 export const MODEL_OPTIONS: OptionSpec[] = [
   { name: 'model', kind: 'string', description: 'checkpoint folder (HF layout, safetensors)', required: true },
   { name: 'cache-dir', kind: 'string', description: 'where prepared graphs live (default ~/.cache/persona-lens)' },
   { name: 'threads', kind: 'string', description: 'onnxruntime threads (default: all cores)' },
+  { name: 'weights', kind: 'string', description: 'weight precision: auto (default), f32, int8 or int4' },
 ];
 
 export const STEER_OPTIONS: OptionSpec[] = [
@@ -49,6 +51,14 @@ export function loadOptions(args: ParsedArgs, io?: CliIO): LoadOptions & { cache
   return {
     cacheRoot: stringOption(args, 'cache-dir'),
     threads: args.options.threads !== undefined ? intOption(args, 'threads', 0, { min: 1, max: 1024 }) : undefined,
+    weights: weightsOption(args),
     log: io ? (line) => io.err(line) : undefined,
   };
+}
+
+export function weightsOption(args: ParsedArgs): WeightPrecisionChoice | undefined {
+  const raw = stringOption(args, 'weights');
+  if (raw === undefined) return undefined;
+  if (!isWeightPrecisionChoice(raw)) throw new UsageError(`--weights must be ${WEIGHT_PRECISIONS.join(', ')} (got ${raw})`);
+  return raw;
 }

@@ -26,6 +26,7 @@ import { measureFinetuningShift } from '../core/finetuning/finetuningShift';
 import type { LoadedModel } from '../core/model/loadedModel';
 import { runSteeringLab } from '../core/extraction/steeringLab';
 import { monitorText } from '../core/monitoring/monitor';
+import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
 
 /** Builds the judge an engine job asked for. */
 function judgeFor(spec: JudgeSpec, model: LoadedModel | undefined, modelPath: string, host: HostBridge): Judge {
@@ -58,10 +59,11 @@ export type HandlerTable = { [M in EngineMethod]: Handler<M> };
 
 export function createHandlers(): HandlerTable {
   const models = new ModelRegistry();
-  type Ref = { modelPath: string; cacheRoot?: string; adapterPath?: string };
+  type Ref = { modelPath: string; cacheRoot?: string; adapterPath?: string; weights?: WeightPrecisionChoice };
   const options = (p: Ref) => {
     if (typeof p.modelPath !== 'string' || !p.modelPath) throw new TypeError('modelPath is required');
-    return { cacheRoot: p.cacheRoot, adapter: p.adapterPath };
+    if (p.weights !== undefined && !isWeightPrecisionChoice(p.weights)) throw new TypeError(`weights must be one of ${WEIGHT_PRECISIONS.join(', ')}`);
+    return { cacheRoot: p.cacheRoot, adapter: p.adapterPath, weights: p.weights };
   };
   /** Every handler that runs a model holds it for the whole request (see ModelRegistry). */
   const withModel = <T>(p: Ref, fn: (model: LoadedModel) => Promise<T>) => models.use(p.modelPath, options(p), fn);
@@ -117,7 +119,7 @@ export function createHandlers(): HandlerTable {
         { ...params, profile: { questions: params.questions, maxTokens: params.maxTokens } },
         {
           load: async (side) => {
-            const lease = await models.acquire(side.modelPath, options({ ...side, cacheRoot: params.cacheRoot }));
+            const lease = await models.acquire(side.modelPath, options({ ...side, cacheRoot: params.cacheRoot, weights: params.weights }));
             leases.set(lease.model, lease);
             return lease.model;
           },

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { EngineHost } from './engineHost';
-import { cacheRoot, currentModelPath } from './modelSelection';
+import { currentModelPath, engineModelOptions } from './modelSelection';
 import { judgeSpecFor } from './judges';
 import { vectorFiles } from './vectorFiles';
 import { readPersonaVector } from '../core/vectors/personaVectorFile';
@@ -72,7 +72,7 @@ export async function compareCheckpointsCommand(context: vscode.ExtensionContext
     traitFolders,
     judge,
     maxTokens: vscode.workspace.getConfiguration('personaLens.extraction').get<number>('maxTokens', 128),
-    cacheRoot: cacheRoot(context),
+    ...engineModelOptions(context),
   });
   if (!report) return;
   for (const line of formatShiftReport(report)) log.appendLine(line);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { EngineHost } from './engineHost';
 import type { ModelSummary } from '../core/model/modelRegistry';
+import { isWeightPrecisionChoice, type WeightPrecisionChoice } from '../core/model/quantize';
 
 export const MODEL_PATH_SETTING = 'modelPath';
 
@@ -25,6 +26,17 @@ export function currentModelPath(extensionPath: string): string | undefined {
 
 export function cacheRoot(context: vscode.ExtensionContext): string {
   return path.join(context.globalStorageUri.fsPath, 'cache');
+}
+
+/** `personaLens.engine.weights`: how the engine stores the model's weights (auto, f32, int8, int4). */
+export function weightsSetting(): WeightPrecisionChoice {
+  const value = vscode.workspace.getConfiguration('personaLens').get<string>('engine.weights', 'auto');
+  return isWeightPrecisionChoice(value) ? value : 'auto';
+}
+
+/** The model options every engine request carries besides the model path: cache folder and weight precision. */
+export function engineModelOptions(context: vscode.ExtensionContext): { cacheRoot: string; weights: WeightPrecisionChoice } {
+  return { cacheRoot: cacheRoot(context), weights: weightsSetting() };
 }
 
 export function describeModel(m: ModelSummary): string {

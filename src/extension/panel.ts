@@ -9,7 +9,7 @@ import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import { EngineError } from '../engine/client';
 import { summarizeVectorFile, type VectorSummary } from '../core/vectors/vectorSummary';
 import { vectorFiles } from './vectorFiles';
-import { cacheRoot, currentModelPath } from './modelSelection';
+import { currentModelPath, engineModelOptions } from './modelSelection';
 import { judgeSpecFor } from './judges';
 import type { ScreeningView } from './screening/screeningView';
 import { LastTextEditor } from './panel/lastTextEditor';
@@ -82,7 +82,7 @@ export class PersonaLensPanel implements vscode.Disposable {
     const log = (line: string) => services.log.appendLine(line);
     const model = (): SelectedModel | undefined => {
       const modelPath = currentModelPath(context.extensionPath);
-      return modelPath ? { modelPath, cacheRoot: cacheRoot(context), label: path.basename(modelPath) } : undefined;
+      return modelPath ? { modelPath, ...engineModelOptions(context), label: path.basename(modelPath) } : undefined;
     };
     const workspaceFolders = () => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     this.steering = new SteeringLab({

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import type { EngineHost } from './engineHost';
-import { cacheRoot, currentModelPath } from './modelSelection';
+import { currentModelPath, engineModelOptions } from './modelSelection';
 import { judgeSpecFor, JUDGE_KEY_SECRET } from './judges';
 import { BUILTIN_TRAITS } from '../core/traits/builtinTraits';
 import { readTraitFile } from '../core/traits/traitFile';
@@ -72,7 +72,7 @@ export async function extractVectorCommand(context: vscode.ExtensionContext, eng
   const outPath = freshPath(outputFolder(context, 'vectors'), `${choice.trait.name}.${modelLabel}`, '.safetensors');
   const summary = await engine.withProgress(`Persona Lens: extracting "${choice.trait.name}"`, 'extract', {
     modelPath,
-    cacheRoot: cacheRoot(context),
+    ...engineModelOptions(context),
     trait: choice.trait,
     judge,
     modelLabel,

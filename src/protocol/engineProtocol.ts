@@ -19,6 +19,7 @@ import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import type { SteeringLabRequest } from '../core/extraction/steeringLab';
 import { parseSteeringLabCell, type SteeringLabCell } from '../core/extraction/steeringLabResults';
 import type { MonitorRequest, MonitorResult } from '../core/monitoring/monitor';
+import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
 
 /** Which judge an engine job uses. "host" judges run in the extension host (VS Code LM API) via hostCall. */
 export type JudgeSpec =
@@ -84,6 +85,8 @@ export interface ModelRef {
   cacheRoot?: string;
   /** A PEFT LoRA adapter folder merged onto modelPath at load. */
   adapterPath?: string;
+  /** Weight precision (`personaLens.engine.weights`; default auto). */
+  weights?: WeightPrecisionChoice;
 }
 
 export interface ShiftParams {
@@ -97,6 +100,7 @@ export interface ShiftParams {
   questions?: number;
   maxTokens?: number;
   cacheRoot?: string;
+  weights?: WeightPrecisionChoice;
 }
 
 export interface EngineInfo {

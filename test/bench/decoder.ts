@@ -2,7 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { BenchRow } from './table';
-import { writeBenchCheckpoint } from './benchCheckpoint';
+import * as os from 'node:os';
+import { benchRoot, writeBenchCheckpoint } from './benchCheckpoint';
+import { installNodeLlamaCpp, NODE_LLAMA_CPP_VERSION, runLlamaCpp, writeQwen2Gguf } from './llamaCppPeer';
+import type { WeightPrecision } from '../../src/core/model/quantize';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -15,37 +18,72 @@ function hasTorch(): boolean {
   }
 }
 
+/** Threads every engine in the table runs with (ours, PyTorch, llama.cpp): printed in the rows. */
+const THREADS = Math.min(2, os.availableParallelism());
+
 export function benchDecoder(): BenchRow[] {
   const dir = writeBenchCheckpoint();
   const prompt = 512;
-  const run = () =>
-    JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'decoderBench.ts'), dir, String(prompt), '5'], { encoding: 'utf8', maxBuffer: 1 << 20 }));
-  const first = run(); // prepares the graph cache (first load)
-  const ours = run(); // a second, warm-cache load: what users see after the first time
+  const run = (weights: WeightPrecision) =>
+    JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'decoderBench.ts'), dir, String(prompt), '5', weights, String(THREADS)], { encoding: 'utf8', maxBuffer: 1 << 20 }));
   const tps = (ms: number) => (prompt / ms) * 1000;
   const pct = (a: number, b: number) => ((a / b - 1) * 100).toFixed(1);
-  const rows: BenchRow[] = [
-    { benchmark: 'Qwen2.5-0.5B-shaped: first load (prepare graph + session)', value: (first.loadMs / 1000).toFixed(1), unit: 's' },
-    { benchmark: 'Qwen2.5-0.5B-shaped: load with prepared graph', value: (ours.loadMs / 1000).toFixed(1), unit: 's' },
-    { benchmark: `prefill, ${prompt}-token prompt`, value: tps(ours.prefillMs).toFixed(0), unit: 'tokens/s' },
-    { benchmark: 'decode with KV cache (32-token context)', value: (1000 / ours.decodeMs).toFixed(1), unit: 'tokens/s' },
-    { benchmark: 'capture all 25 residual rows vs plain prefill', value: pct(ours.captureMs, ours.prefillMs), unit: '% overhead', target: '< 5%', ok: ours.captureMs / ours.prefillMs - 1 < 0.05 },
-    { benchmark: 'steering at one layer vs plain prefill', value: pct(ours.steerMs, ours.prefillMs), unit: '% overhead', target: '< 5%', ok: ours.steerMs / ours.prefillMs - 1 < 0.05 },
-    { benchmark: 'peak RSS of the engine process', value: ours.maxRssMiB.toFixed(0), unit: 'MiB' },
-  ];
-  if (hasTorch()) {
-    // This workplace sets OPENBLAS_CORETYPE/L2_SIZE for old OpenBLAS builds; they slow a current one, so the
-    // baseline runs without them (the fairest figure for PyTorch).
-    const env = { ...process.env };
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    const torch = JSON.parse(execFileSync(PYTHON, [path.join(__dirname, 'torch_forward.py'), dir, String(prompt), '2', '3'], { encoding: 'utf8', env }));
+  const rows: BenchRow[] = [];
+  const measured: Partial<Record<WeightPrecision, { prefillMs: number; decodeMs: number }>> = {};
+  for (const weights of ['f32', 'int8', 'int4'] as const) {
+    const first = run(weights); // prepares the graph cache (first load)
+    const ours = run(weights); // a second, warm-cache load: what users see after the first time
+    const tag = `Qwen2.5-0.5B-shaped ${weights} (${THREADS} threads)`;
     rows.push(
-      { benchmark: `PyTorch ${torch.torch} prefill, same weights (${torch.threads} threads)`, value: tps(torch.prefillMs).toFixed(0), unit: 'tokens/s' },
-      { benchmark: 'prefill speed ratio ours / PyTorch', value: (torch.prefillMs / ours.prefillMs).toFixed(2), unit: '×', target: '≥ 1.0', ok: torch.prefillMs / ours.prefillMs >= 1 },
+      { benchmark: `${tag}: first load (prepare + session)`, value: (first.loadMs / 1000).toFixed(1), unit: 's' },
+      { benchmark: `${tag}: load with prepared cache`, value: (ours.loadMs / 1000).toFixed(1), unit: 's' },
+      { benchmark: `${tag}: prefill, ${prompt}-token prompt`, value: tps(ours.prefillMs).toFixed(0), unit: 'tokens/s' },
+      { benchmark: `${tag}: decode with KV cache (32-token context)`, value: (1000 / ours.decodeMs).toFixed(1), unit: 'tokens/s' },
+      { benchmark: `${tag}: capture all 25 residual rows vs plain prefill`, value: pct(ours.captureMs, ours.prefillMs), unit: '% overhead', target: '< 5%', ok: ours.captureMs / ours.prefillMs - 1 < 0.05 },
+      { benchmark: `${tag}: steering at one layer vs plain prefill`, value: pct(ours.steerMs, ours.prefillMs), unit: '% overhead', target: '< 5%', ok: ours.steerMs / ours.prefillMs - 1 < 0.05 },
+      { benchmark: `${tag}: peak RSS of the engine process`, value: ours.maxRssMiB.toFixed(0), unit: 'MiB' },
     );
-  } else {
-    rows.push({ benchmark: 'PyTorch baseline', value: 'skipped', unit: '', target: 'apt install python3-torch libopenblas0-pthread' });
+    measured[weights] = ours;
+    if (weights === 'f32') rows.push(...torchRows(dir, prompt, ours.prefillMs));
+  }
+  rows.push(...llamaCppRows(dir, prompt, measured));
+  return rows;
+}
+
+/** llama.cpp (node-llama-cpp) on the same weights as Q8_0 / Q4_0 GGUF, same threads, beside ours int8 / int4. */
+function llamaCppRows(dir: string, prompt: number, ours: Partial<Record<WeightPrecision, { prefillMs: number; decodeMs: number }>>): BenchRow[] {
+  const peer = installNodeLlamaCpp();
+  if ('error' in peer) return [{ benchmark: 'llama.cpp peer (node-llama-cpp)', value: 'skipped', unit: '', target: peer.error }];
+  const tokens = Array.from({ length: prompt }, (_, i) => (i * 7919) % 150000); // the token ids decoderBench uses
+  const rows: BenchRow[] = [];
+  // The issue's bars: int8 decode ≥ 1.0× Q8_0; int4 decode ≥ 1.0× and prefill ≥ 1.2× Q4_0.
+  for (const [type, weights, prefillTarget] of [['Q8_0', 'int8', undefined], ['Q4_0', 'int4', 1.2]] as const) {
+    const file = writeQwen2Gguf(dir, path.join(benchRoot(), 'gguf', `qwen2.5-0.5b-shaped-${type}.gguf`), type);
+    const theirs = runLlamaCpp(peer.dir, file, tokens, THREADS);
+    const mine = ours[weights]!;
+    const tag = `llama.cpp ${type} (node-llama-cpp ${NODE_LLAMA_CPP_VERSION}, ${theirs.threads} threads)`;
+    const prefillRatio = theirs.prefillMs / mine.prefillMs;
+    const decodeRatio = theirs.decodeMs / mine.decodeMs;
+    rows.push(
+      { benchmark: `${tag}: prefill, ${prompt}-token prompt`, value: ((prompt / theirs.prefillMs) * 1000).toFixed(0), unit: 'tokens/s' },
+      { benchmark: `${tag}: decode`, value: (1000 / theirs.decodeMs).toFixed(1), unit: 'tokens/s' },
+      { benchmark: `prefill ratio ours ${weights} / llama.cpp ${type}`, value: prefillRatio.toFixed(2), unit: '×', ...(prefillTarget !== undefined ? { target: `≥ ${prefillTarget.toFixed(1)}`, ok: prefillRatio >= prefillTarget } : {}) },
+      { benchmark: `decode ratio ours ${weights} / llama.cpp ${type}`, value: decodeRatio.toFixed(2), unit: '×', target: '≥ 1.0', ok: decodeRatio >= 1 },
+    );
   }
   return rows;
+}
+
+function torchRows(dir: string, prompt: number, oursPrefillMs: number): BenchRow[] {
+  if (!hasTorch()) return [{ benchmark: 'PyTorch baseline', value: 'skipped', unit: '', target: 'apt install python3-torch libopenblas0-pthread' }];
+  // This workplace sets OPENBLAS_CORETYPE/L2_SIZE for old OpenBLAS builds; they slow a current one, so the
+  // baseline runs without them (the fairest figure for PyTorch).
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const torch = JSON.parse(execFileSync(PYTHON, [path.join(__dirname, 'torch_forward.py'), dir, String(prompt), String(THREADS), '3'], { encoding: 'utf8', env }));
+  return [
+    { benchmark: `PyTorch ${torch.torch} prefill, same weights (${torch.threads} threads)`, value: ((prompt / torch.prefillMs) * 1000).toFixed(0), unit: 'tokens/s' },
+    { benchmark: 'prefill speed ratio ours f32 / PyTorch', value: (torch.prefillMs / oursPrefillMs).toFixed(2), unit: '×', target: '≥ 1.0', ok: torch.prefillMs / oursPrefillMs >= 1 },
+  ];
 }

@@ -2,9 +2,8 @@
  * Runs in its own process (so peak RSS is the engine's alone): loads the Qwen2.5-0.5B-shaped checkpoint and
  * measures prefill and decode speed, and the overhead of capturing all layers and of steering. Prints JSON.
  */
-import { openCheckpoint } from '../../src/core/model/checkpoint';
-import { prepareModelFiles } from '../../src/core/model/weightStore';
-import { DecoderSession } from '../../src/core/model/decoderSession';
+import { loadModel } from '../../src/core/model/loadedModel';
+import type { WeightPrecision } from '../../src/core/model/quantize';
 import { buildRowIntervention } from '../../src/core/model/steering';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,11 +14,13 @@ async function main(): Promise<void> {
   const dir = process.argv[2];
   const prompt = Number(process.argv[3] ?? 512);
   const repeats = Number(process.argv[4] ?? 5);
+  const weights = (process.argv[5] ?? 'f32') as WeightPrecision;
+  const threads = process.argv[6] ? Number(process.argv[6]) : undefined;
   const t0 = performance.now();
-  const ckpt = openCheckpoint(dir);
-  const prepared = prepareModelFiles(ckpt, path.join(os.tmpdir(), 'persona-lens-bench', 'cache'));
-  const session = await DecoderSession.create(ckpt.spec, prepared.onnxPath);
+  const model = await loadModel(dir, { cacheRoot: path.join(os.tmpdir(), 'persona-lens-bench', 'cache'), weights, threads });
+  const { checkpoint: ckpt, session } = model;
   const loadMs = performance.now() - t0;
+  const loadRssMiB = process.memoryUsage().rss / 1024 / 1024;
   const tokens = Array.from({ length: prompt }, (_, i) => (i * 7919) % 150000);
   const rows = ckpt.spec.numLayers + 1;
   const v = new Float32Array(ckpt.spec.hiddenSize).fill(0.01);
@@ -56,7 +57,8 @@ async function main(): Promise<void> {
       steerMs: median(steered),
       decodeMs,
       maxRssMiB: process.resourceUsage().maxRSS / 1024,
-      reusedCache: prepared.reused,
+      loadRssMiB,
+      weights,
     }),
   );
 }

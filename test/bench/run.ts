@@ -5,6 +5,7 @@
 import { benchActivation } from './activation';
 import { benchDecoder } from './decoder';
 import { benchScreening } from './screening';
+import { benchLargeModel } from './largeModel';
 import { formatTable, type BenchRow } from './table';
 
 async function main(): Promise<void> {
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   rows.push(...benchActivation());
   rows.push(...benchDecoder());
   rows.push(...benchScreening());
+  rows.push(...benchLargeModel());
   console.log(formatTable(rows));
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, truncateSync, statSync, unlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openCheckpoint, assertMemoryAvailable, CheckpointError } from '../../src/core/model/checkpoint';
+import { openCheckpoint, assertMemoryAvailable, estimateMemory, CheckpointError } from '../../src/core/model/checkpoint';
 import { readSafetensorsHeader, SafetensorsError } from '../../src/core/model/safetensors';
 import { parseModelConfig, ConfigError } from '../../src/core/model/config';
 import { writeRandomCheckpoint } from '../helpers/randomCheckpoint';
@@ -97,8 +97,14 @@ describe('checkpoint validation: bad input gets a clear message naming the file'
 
   it('estimates memory before loading and refuses when it does not fit', () => {
     const ckpt = openCheckpoint(fresh({ architecture: 'qwen2', ...small }));
-    assert.throws(() => assertMemoryAvailable('/models/x', { ...ckpt.spec, numLayers: 80, hiddenSize: 8192, intermediateSize: 28672, vocabSize: 128256 }, 24 * 1024 ** 3), /needs about \d+\.\d GiB as float32, but only 24\.0 GiB is available/);
-    assert.ok(assertMemoryAvailable('/models/x', ckpt.spec, 24 * 1024 ** 3).requiredBytes > 0);
+    const seventy = { ...ckpt.spec, numLayers: 80, hiddenSize: 8192, intermediateSize: 28672, vocabSize: 128256 };
+    assert.throws(() => assertMemoryAvailable('/models/x', seventy, 'f32', 24 * 1024 ** 3), /needs about \d+\.\d GiB as f32, but only 24\.0 GiB is available\. Close other programs/);
+    assert.ok(assertMemoryAvailable('/models/x', ckpt.spec, 'f32', 24 * 1024 ** 3).requiredBytes > 0);
+    // A 7B shape does not fit as f32 on 24 GB; the refusal names the precision that does.
+    const seven = { ...ckpt.spec, numLayers: 28, hiddenSize: 3584, intermediateSize: 18944, numHeads: 28, numKvHeads: 4, headDim: 128, vocabSize: 152064, tieWordEmbeddings: false };
+    assert.throws(() => assertMemoryAvailable('/models/7b', seven, 'f32', 22.9 * 1024 ** 3), /as f32, but only 22\.9 GiB is available\. Load it with --weights int8 .*needs about \d+\.\d GiB/);
+    assert.ok(estimateMemory(seven, 'int4').requiredBytes < estimateMemory(seven, 'int8').requiredBytes);
+    assert.ok(estimateMemory(seven, 'int8').requiredBytes < estimateMemory(seven, 'f32').requiredBytes / 1.8);
   });
 
   it('config parsing: HF defaults and refusals', () => {

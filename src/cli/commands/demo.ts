@@ -3,6 +3,7 @@ import { checkOutputs, writeFileAtomic } from '../../core/io/userFiles';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { CliCommand } from '../command';
+import { weightsOption } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { resolveLocalJudge } from '../../core/judges/resolveJudge';
 import { runMainJob, summaryTable } from '../../core/mainJob/mainJob';
@@ -21,6 +22,7 @@ export const demoCommand: CliCommand = {
     { name: 'model', kind: 'string', description: 'model folder with traits/ and datasets/ (default: the bundled organism)' },
     { name: 'out', kind: 'string', description: 'report folder (default ./persona-lens-report)' },
     { name: 'cache-dir', kind: 'string', description: 'cache folder (default ~/.cache/persona-lens)' },
+    { name: 'weights', kind: 'string', description: 'weight precision: auto (default), f32, int8 or int4' },
   ],
   async run(args, io) {
     const modelDir = String(args.options.model ?? BUNDLED);
@@ -29,7 +31,7 @@ export const demoCommand: CliCommand = {
     const report = path.join(outDir, 'report.html');
     const resultsFile = path.join(outDir, 'results.json');
     checkOutputs([{ label: 'report', path: report }, { label: 'results', path: resultsFile }], [{ label: 'model folder', path: modelDir }]);
-    const model = await loadModel(modelDir, { cacheRoot });
+    const model = await loadModel(modelDir, { cacheRoot, weights: weightsOption(args), log: (l) => io.err(l) });
     try {
       const judge = resolveLocalJudge('lexicon', modelDir);
       const result = await runMainJob(model, judge, modelDir, { cacheRoot, log: (l) => io.err(l) }, runContext(io.signal));

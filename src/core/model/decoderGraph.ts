@@ -16,8 +16,9 @@
 import { GraphBuilder, DataType } from '../onnx/graphBuilder';
 import type { ModelSpec } from './config';
 import { weightNames } from './checkpoint';
+import { QUANT_ACCURACY_LEVEL, QUANT_BLOCK, quantizedShapes } from './quantize';
 
-/** Where an initializer's float32 bytes live (relative to the .onnx file). */
+/** Where an initializer's bytes live (relative to the .onnx file). */
 export interface WeightLocation {
   location: string;
   offset: number;
@@ -25,7 +26,12 @@ export interface WeightLocation {
   shape: number[];
 }
 
-export type WeightLookup = (name: string) => WeightLocation;
+/** A weight stored as float32, or as MatMulNBits blocks (see quantize.ts) of an HF [N = out, K = in] matrix. */
+export type StoredWeight =
+  | ({ kind: 'f32' } & WeightLocation)
+  | { kind: 'blocks'; bits: 4 | 8; shape: [number, number]; packed: WeightLocation; scales: WeightLocation };
+
+export type WeightLookup = (name: string) => StoredWeight;
 
 /** Opset 17: RMSNorm written as Pow/ReduceMean/Add/Sqrt/Div/Mul is fused by onnxruntime at this opset. */
 export const DECODER_OPSET = 17;
@@ -50,9 +56,27 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   const ablateDir = g.input('ablate_dir', F32, ['batch', rows, d]);
   const logitsRows = g.input('logits_rows', DataType.INT64, ['rows']);
 
+  // Each initializer is declared once, whoever asks for it first (tied embeddings serve the lm_head too).
+  const declared = new Map<string, string>();
+  const external = (name: string, dataType: number, at: WeightLocation): string => {
+    if (!declared.has(name)) declared.set(name, g.externalInitializer({ name, dataType, dims: at.shape, location: at.location, offset: at.offset, length: at.length }));
+    return declared.get(name)!;
+  };
+  /** A float32 weight (norms, biases, and linear weights at f32 precision). */
   const init = (name: string): string => {
     const w = weight(name);
-    return g.externalInitializer({ name, dataType: F32, dims: w.shape, location: w.location, offset: w.offset, length: w.length });
+    if (w.kind !== 'f32') throw new Error(`weight ${name} must be float32 (norms and biases always are)`);
+    return external(name, F32, w);
+  };
+  const blocks = (name: string, w: Extract<StoredWeight, { kind: 'blocks' }>) => ({
+    packed: external(`${name}.packed`, DataType.UINT8, w.packed),
+    scales: external(`${name}.scales`, F32, w.scales),
+  });
+  /** x [..., K] · Wᵀ → [..., N] for a block-quantized weight: float32 in and out. */
+  const matMulNBits = (x: string, name: string, w: Extract<StoredWeight, { kind: 'blocks' }>, outputName?: string): string => {
+    const { packed, scales } = blocks(name, w);
+    const [n, k] = w.shape;
+    return g.nodeMulti('MatMulNBits', [x, packed, scales], 1, { K: k, N: n, bits: w.bits, block_size: QUANT_BLOCK, accuracy_level: QUANT_ACCURACY_LEVEL }, outputName ? [outputName] : undefined, 'com.microsoft')[0];
   };
 
   // Shapes computed once: [B,S] from input_ids, then [B,S,n] for each projection width.
@@ -67,6 +91,11 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
 
   /** x [B,S,in] · Wᵀ (+ b) → [B,S,out]; HF Linear weights are [out, in], so Gemm with transB. */
   const linear = (x: string, prefix: string, outDim: number, inDim: number, bias: boolean): string => {
+    const w = weight(`${prefix}.weight`);
+    if (w.kind === 'blocks') {
+      const y = matMulNBits(x, `${prefix}.weight`, w);
+      return bias ? g.node('Add', [y, init(`${prefix}.bias`)]) : y;
+    }
     const x2 = g.node('Reshape', [x, inDim === d ? flatD : flat(inDim)]);
     const inputs = [x2, init(`${prefix}.weight`)];
     if (bias) inputs.push(init(`${prefix}.bias`));
@@ -108,7 +137,28 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   const qGroupShape = g.int64s([0, 0, KV, G, hd]);
   const axis2 = g.int64s([2]);
 
-  let h = g.node('Gather', [init('model.embed_tokens.weight'), inputIds], { axis: 0 });
+  /** Embedding rows for input_ids; block-quantized embeddings are gathered as blocks and dequantized. */
+  const embed = (): string => {
+    const name = 'model.embed_tokens.weight';
+    const w = weight(name);
+    if (w.kind === 'f32') return g.node('Gather', [init(name), inputIds], { axis: 0 });
+    const { packed, scales } = blocks(name, w);
+    const { blocks: kb } = quantizedShapes(w.shape[0], w.shape[1], w.bits);
+    let codes = g.node('Cast', [g.node('Gather', [packed, inputIds], { axis: 0 })], { to: F32 }); // [B,S,kb,blob]
+    if (w.bits === 4) {
+      // Two codes per byte, the first in the low nibble: split and interleave them back in order.
+      const high = g.node('Floor', [g.node('Div', [codes, g.floatScalar(16)])]);
+      const low = g.node('Sub', [codes, g.node('Mul', [high, g.floatScalar(16)])]);
+      const last = g.int64s([-1]);
+      codes = g.node('Reshape', [g.node('Concat', [g.node('Unsqueeze', [low, last]), g.node('Unsqueeze', [high, last])], { axis: -1 }), g.int64s([0, 0, kb, QUANT_BLOCK])]);
+    }
+    const centred = g.node('Sub', [codes, g.floatScalar(1 << (w.bits - 1))]);
+    const scale = g.node('Unsqueeze', [g.node('Gather', [scales, inputIds], { axis: 0 }), g.int64s([-1])]); // [B,S,kb,1]
+    const rows = g.node('Reshape', [g.node('Mul', [centred, scale]), g.int64s([0, 0, kb * QUANT_BLOCK])]);
+    return kb * QUANT_BLOCK === d ? rows : g.node('Slice', [rows, g.int64s([0]), g.int64s([d]), g.int64s([-1])]);
+  };
+
+  let h = embed();
   // Hidden rows are the residual tensors themselves, named as graph outputs: no copy unless fetched.
   h = intervene(h, 0, 'hidden_0');
   for (let l = 0; l < L; l++) {
@@ -149,7 +199,9 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   for (let r = 0; r <= L; r++) g.output(`hidden_${r}`, F32, ['batch', 'seq', d]);
 
   const picked = g.node('Gather', [g.node('Reshape', [final, flatD]), logitsRows], { axis: 0 });
-  const lmWeight = lmHead === 'model.embed_tokens.weight' ? 'model.embed_tokens.weight' : init(lmHead);
-  g.output(g.node('Gemm', [picked, lmWeight], { transB: 1 }, 'logits'), F32, ['rows', V]);
-  return g.encode(DECODER_OPSET);
+  const lm = weight(lmHead);
+  if (lm.kind === 'blocks') matMulNBits(picked, lmHead, lm, 'logits');
+  else g.node('Gemm', [picked, init(lmHead)], { transB: 1 }, 'logits');
+  g.output('logits', F32, ['rows', V]);
+  return g.encode(DECODER_OPSET, { 'com.microsoft': 1 });
 }

@@ -1,5 +1,7 @@
 /** A model ready to run: checkpoint + tokenizer + onnxruntime session. The one way to load a model. */
-import { assertMemoryAvailable, openCheckpoint, type Checkpoint } from './checkpoint';
+import { assertMemoryAvailable, estimateMemory, openCheckpoint, type Checkpoint } from './checkpoint';
+import { parameterCount } from './config';
+import { resolvePrecision, type WeightPrecision, type WeightPrecisionChoice } from './quantize';
 import { DecoderSession } from './decoderSession';
 import { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';
@@ -8,7 +10,10 @@ import { readFileSync, existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface LoadedModel {
+  /** Its fingerprint identifies the weights as run: checkpoint, adapter and precision (every cache keys on it). */
   checkpoint: Checkpoint;
+  /** How the weights are stored (resolved from the `weights` option). */
+  precision: WeightPrecision;
   session: DecoderSession;
   tokenizer: Tokenizer;
   /** EOS ids from generation_config.json, config.json and the tokenizer's eos token. */
@@ -20,19 +25,24 @@ export interface LoadOptions {
   threads?: number;
   /** A PEFT LoRA adapter folder, merged into the weights at load (the tokenizer comes from `dir`). */
   adapter?: string;
+  /** Weight precision (default `auto`, see resolvePrecision). */
+  weights?: WeightPrecisionChoice;
   /** Hears about cache entries discarded and rebuilt. */
   log?: (line: string) => void;
 }
 
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const base = openCheckpoint(dir);
-  assertMemoryAvailable(dir, base.spec);
+  const precision = resolvePrecision(options.weights ?? 'auto', parameterCount(base.spec), (p) => estimateMemory(base.spec, p).requiredBytes);
+  assertMemoryAvailable(dir, base.spec, precision);
   const adapter = options.adapter ? openLoraAdapter(options.adapter, new Map([...base.weights].map(([name, ref]) => [name, ref.info.shape]))) : undefined;
-  // Base + adapter is another model: every cache keyed by the fingerprint (graph, rollouts, screening) must say so.
-  const checkpoint = adapter ? { ...base, fingerprint: `${base.fingerprint}-lora-${adapter.fingerprint}` } : base;
+  // Base + adapter, or the same weights quantized, is another model: every cache keyed by the fingerprint (graph,
+  // rollouts, screening) must say so. The adapter merges before quantization.
+  const fingerprint = `${base.fingerprint}${adapter ? `-lora-${adapter.fingerprint}` : ''}${precision === 'f32' ? '' : `-${precision}`}`;
+  const checkpoint = { ...base, fingerprint };
   const tokenizer = await Tokenizer.load(dir);
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
-  let prepared = prepareModelFiles(checkpoint, cacheRoot, adapter);
+  let prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision);
   let session: DecoderSession;
   try {
     session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
@@ -41,10 +51,10 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     // A cached graph or weight file that no longer loads (truncated, disk full, edited): rebuild it once.
     options.log?.(`cache: ${prepared.folder} does not load (${(err as Error).message.split('\n')[0]}); discarded and rebuilt`);
     rmSync(prepared.folder, { recursive: true, force: true });
-    prepared = prepareModelFiles(checkpoint, cacheRoot, adapter);
+    prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision);
     session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
   }
-  return { checkpoint, session, tokenizer, eosTokenIds: eosIds(dir, checkpoint) };
+  return { checkpoint, precision, session, tokenizer, eosTokenIds: eosIds(dir, checkpoint) };
 }
 
 function eosIds(dir: string, checkpoint: Checkpoint): number[] {

@@ -67,7 +67,7 @@ export class ModelRegistry {
   }
 
   async acquire(dir: string, options: LoadOptions = {}): Promise<ModelLease> {
-    const key = `${dir}\0${options.cacheRoot ?? ''}\0${options.adapter ?? ''}`;
+    const key = `${dir}\0${options.cacheRoot ?? ''}\0${options.adapter ?? ''}\0${options.weights ?? 'auto'}`;
     const turn = this.queue.then(async () => {
       if (this.current?.key !== key) {
         const previous = this.current;

@@ -102,12 +102,22 @@ function validateEntry(path: string, name: string, raw: unknown, dataStart: numb
 
 /** Reads one tensor's raw bytes. */
 export function readTensorBytes(path: string, info: TensorInfo): Buffer {
+  return readTensorRange(path, info, 0, info.byteLength);
+}
+
+/** Rows [first, first + count) of a tensor whose first axis is rows, as raw bytes (a big tensor in pieces). */
+export function readTensorRows(path: string, info: TensorInfo, first: number, count: number): Buffer {
+  const rowBytes = info.byteLength / (info.shape[0] || 1);
+  return readTensorRange(path, info, first * rowBytes, count * rowBytes);
+}
+
+function readTensorRange(path: string, info: TensorInfo, start: number, length: number): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(info.byteLength);
+    const buf = Buffer.allocUnsafe(length);
     let done = 0;
-    while (done < info.byteLength) {
-      const n = readSync(fd, buf, done, info.byteLength - done, info.fileOffset + done);
+    while (done < length) {
+      const n = readSync(fd, buf, done, length - done, info.fileOffset + start + done);
       if (n === 0) throw new SafetensorsError(path, `unexpected end of file reading "${info.name}"`);
       done += n;
     }

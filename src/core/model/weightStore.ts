@@ -7,6 +7,7 @@
  *   under a running engine (SIGBUS, measured). onnxruntime also refuses absolute paths and symlinks leaving the
  *   .onnx folder, so the weights must live beside the graph.
  * - F16/BF16 tensors are converted to float32 one at a time into weights.bin, so memory stays at one tensor.
+ * - At int8 / int4 (quantize.ts) the linear weights and embeddings are quantized into weights.bin instead.
  * - A LoRA adapter's merged tensors go to weights.bin the same way (the cache key includes the adapter).
  * The folder is keyed by the checkpoint fingerprint and graph version; model.onnx is written last (atomically),
  * so an interrupted preparation is redone, and a finished one is reused at once.
@@ -15,11 +16,12 @@ import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, rm
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
-import { CheckpointError, lmHeadName } from './checkpoint';
-import { firstNonFinite, readTensorBytes, toFloat32 } from './safetensors';
+import { CheckpointError, lmHeadName, weightNames } from './checkpoint';
+import { firstNonFinite, readTensorBytes, readTensorRows, toFloat32, type TensorInfo } from './safetensors';
 import { writeFileAtomic } from '../io/userFiles';
 import { mergedTensor, type LoraAdapter } from './loraAdapter';
-import { buildDecoderGraph, DECODER_GRAPH_VERSION, type WeightLocation } from './decoderGraph';
+import { buildDecoderGraph, DECODER_GRAPH_VERSION, type StoredWeight } from './decoderGraph';
+import { bitsOf, QUANTIZER_VERSION, quantizedShapes, quantizeRows, type WeightPrecision } from './quantize';
 
 /** Alignment of tensors in weights.bin, so onnxruntime may memory-map them. */
 const ALIGN = 64 * 1024;
@@ -41,20 +43,23 @@ export interface PreparedModel {
 
 /**
  * With an adapter, its merged tensors (W + s·B·A) are written to weights.bin; the base's files stay untouched.
- * The caller's checkpoint fingerprint must then identify base + adapter (loadModel does this).
+ * The caller's checkpoint fingerprint must then identify base + adapter and the precision (loadModel does this).
+ * At int8 / int4 every linear weight (attention, MLP, lm_head) and the embeddings are quantized into MatMulNBits
+ * blocks in pieces of rows, so memory stays at one piece; norms and biases stay float32.
  */
-export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot(), adapter?: LoraAdapter): PreparedModel {
-  const folder = path.join(cacheRoot, 'models', `${ckpt.fingerprint}-g${DECODER_GRAPH_VERSION}`);
+export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot(), adapter?: LoraAdapter, precision: WeightPrecision = 'f32'): PreparedModel {
+  const folder = path.join(cacheRoot, 'models', `${ckpt.fingerprint}-g${DECODER_GRAPH_VERSION}${precision === 'f32' ? '' : `-q${QUANTIZER_VERSION}`}`);
   const onnxPath = path.join(folder, 'model.onnx');
   if (existsSync(onnxPath)) return { onnxPath, folder, clonedShards: 0, convertedTensors: 0, reused: true };
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
 
-  const locations = new Map<string, WeightLocation>();
+  const stored = new Map<string, StoredWeight>();
   let clonedShards = 0;
-  const toConvert: string[] = [];
+  const toWrite: string[] = [];
   ckpt.shards.forEach((shard, i) => {
-    const allF32 = [...shard.tensors.values()].every((t) => t.dtype === 'F32');
+    // Float32 shards are cloned as they are (only at f32: quantized weights are written anew).
+    const allF32 = precision === 'f32' && [...shard.tensors.values()].every((t) => t.dtype === 'F32');
     const cloneName = `shard-${i}.safetensors`;
     if (allF32) {
       copyFileSync(shard.path, path.join(folder, cloneName), constants.COPYFILE_FICLONE);
@@ -62,47 +67,133 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
       for (const [name, info] of shard.tensors) {
         // Checked in the clone (what onnxruntime will map), one tensor in memory at a time.
         checkFinite(toFloat32(readTensorBytes(path.join(folder, cloneName), info), 'F32'), name, shard.path, folder);
-        locations.set(name, { location: cloneName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
+        stored.set(name, { kind: 'f32', location: cloneName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
       }
     } else {
-      toConvert.push(...shard.tensors.keys());
+      toWrite.push(...shard.tensors.keys());
     }
   });
 
-  const adapted = adapter ? [...adapter.deltas.keys(), ...adapter.replacements.keys()] : [];
-  for (const name of adapted) if (!toConvert.includes(name)) toConvert.push(name);
+  const adapted = new Set(adapter ? [...adapter.deltas.keys(), ...adapter.replacements.keys()] : []);
+  for (const name of adapted) if (!toWrite.includes(name)) toWrite.push(name);
+  const quantized = new Set(precision === 'f32' ? [] : quantizedWeightNames(ckpt));
 
-  if (toConvert.length > 0) {
-    const fd = openSync(path.join(folder, 'weights.bin'), 'w');
+  if (toWrite.length > 0) {
+    const out = new AlignedWriter(path.join(folder, 'weights.bin'));
     try {
-      let offset = 0;
-      for (const name of toConvert) {
+      for (const name of toWrite) {
         const ref = ckpt.weights.get(name)!;
-        const base = () => toFloat32(readTensorBytes(ref.file, ref.info), ref.info.dtype);
-        const data = (adapter && mergedTensor(adapter, name, base)) ?? base();
-        checkFinite(data, name, ref.file, folder);
-        const padded = Math.ceil(offset / ALIGN) * ALIGN;
-        if (padded > offset) writeSync(fd, Buffer.alloc(padded - offset), 0, padded - offset, offset);
-        writeSync(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, padded);
-        locations.set(name, { location: 'weights.bin', offset: padded, length: data.byteLength, shape: ref.info.shape });
-        offset = padded + data.byteLength;
+        // A merged LoRA tensor exists whole; a checkpoint tensor is read in pieces of rows.
+        const merged = adapted.has(name) ? mergedTensor(adapter!, name, () => toFloat32(readTensorBytes(ref.file, ref.info), ref.info.dtype)) : undefined;
+        const pieces = merged ? [{ first: 0, values: merged }] : rowPieces(ref.file, ref.info);
+        if (quantized.has(name) && precision !== 'f32') {
+          // Untied embeddings are only gathered: int8 costs no speed and keeps row 0 exact (quantize.ts).
+          const bits = name === 'model.embed_tokens.weight' && lmHeadName(ckpt) !== name ? 8 : bitsOf(precision);
+          stored.set(name, writeBlocks(out, name, ref.info.shape as [number, number], bits, pieces, ref.file, folder));
+        } else {
+          const start = out.begin();
+          for (const piece of pieces) {
+            checkFinite(piece.values, name, ref.file, folder);
+            out.write(piece.values);
+          }
+          stored.set(name, { kind: 'f32', location: 'weights.bin', offset: start, length: out.offset - start, shape: ref.info.shape });
+        }
       }
     } finally {
-      closeSync(fd);
+      out.close();
     }
   }
 
   const graph = buildDecoderGraph(
     ckpt.spec,
     (name) => {
-      const loc = locations.get(name);
+      const loc = stored.get(name);
       if (!loc) throw new Error(`weight ${name} was not prepared`);
       return loc;
     },
     lmHeadName(ckpt),
   );
   writeFileAtomic(onnxPath, graph);
-  return { onnxPath, folder, clonedShards, convertedTensors: toConvert.length, reused: false };
+  return { onnxPath, folder, clonedShards, convertedTensors: toWrite.length, reused: false };
+}
+
+/** The weights stored as blocks at int8 / int4: every linear weight, the lm_head and the embeddings. */
+export function quantizedWeightNames(ckpt: Pick<Checkpoint, 'spec' | 'weights'>): string[] {
+  const names = ['model.embed_tokens.weight', lmHeadName(ckpt)];
+  for (let l = 0; l < ckpt.spec.numLayers; l++) {
+    const n = weightNames(ckpt.spec, l);
+    for (const p of [n.q, n.k, n.v, n.o, n.gate, n.up, n.down]) names.push(`${p}.weight`);
+  }
+  return [...new Set(names)];
+}
+
+/** About this many values per piece read, converted and quantized at a time. */
+const PIECE_VALUES = 1 << 22;
+
+function* rowPieces(file: string, info: TensorInfo): Generator<{ first: number; values: Float32Array }> {
+  const rows = info.shape.length > 1 ? info.shape[0] : 1;
+  const perRow = info.shape.length > 1 ? info.shape.slice(1).reduce((a, b) => a * b, 1) : info.shape[0] ?? 1;
+  const step = Math.max(1, Math.floor(PIECE_VALUES / Math.max(1, perRow)));
+  if (info.shape.length <= 1) {
+    yield { first: 0, values: toFloat32(readTensorBytes(file, info), info.dtype) };
+    return;
+  }
+  for (let first = 0; first < rows; first += step) {
+    const count = Math.min(step, rows - first);
+    yield { first, values: toFloat32(readTensorRows(file, info, first, count), info.dtype) };
+  }
+}
+
+/** Quantizes a [N, K] weight piece by piece: all packed blocks, then all scales. */
+function writeBlocks(out: AlignedWriter, name: string, shape: [number, number], bits: 4 | 8, pieces: Iterable<{ first: number; values: Float32Array }>, file: string, folder: string): StoredWeight {
+  const [n, k] = shape;
+  const q = quantizedShapes(n, k, bits);
+  const scales = new Float32Array(n * q.blocks);
+  const packedStart = out.begin();
+  for (const piece of pieces) {
+    checkFinite(piece.values, name, file, folder);
+    const rows = piece.values.length / k;
+    const packed = new Uint8Array(rows * q.blocks * q.blobBytes);
+    quantizeRows(piece.values, rows, k, bits, packed, scales.subarray(piece.first * q.blocks, (piece.first + rows) * q.blocks));
+    out.write(packed);
+  }
+  const packedLength = out.offset - packedStart;
+  const scalesStart = out.begin();
+  out.write(scales);
+  return {
+    kind: 'blocks',
+    bits,
+    shape,
+    packed: { location: 'weights.bin', offset: packedStart, length: packedLength, shape: q.packed },
+    scales: { location: 'weights.bin', offset: scalesStart, length: scales.byteLength, shape: q.scales },
+  };
+}
+
+/** Appends tensors to weights.bin, each starting on an ALIGN boundary so onnxruntime may memory-map it. */
+class AlignedWriter {
+  private readonly fd: number;
+  offset = 0;
+
+  constructor(file: string) {
+    this.fd = openSync(file, 'w');
+  }
+
+  /** Pads to the next boundary; returns where the next tensor starts. */
+  begin(): number {
+    const padded = Math.ceil(this.offset / ALIGN) * ALIGN;
+    if (padded > this.offset) writeSync(this.fd, Buffer.alloc(padded - this.offset), 0, padded - this.offset, this.offset);
+    this.offset = padded;
+    return padded;
+  }
+
+  write(data: Float32Array | Uint8Array): void {
+    writeSync(this.fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, this.offset);
+    this.offset += data.byteLength;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
 }
 
 /** NaN/Inf in a weight makes every forward pass NaN: refused while preparing, naming the tensor. */

@@ -62,6 +62,20 @@ export interface GgufTensor {
   data: Float32Array;
 }
 
+/** ggml block types the writer stores as given (bytes already in ggml's block layout). */
+export const GGML_BLOCK_TYPES = {
+  Q4_0: { code: 2, blockValues: 32, blockBytes: 18 },
+  Q8_0: { code: 8, blockValues: 32, blockBytes: 34 },
+} as const;
+
+/** A tensor already quantized into ggml blocks along dims[0] (written, not read: the reader takes F32 only). */
+export interface GgufBlockTensor {
+  name: string;
+  dims: number[];
+  ggmlType: keyof typeof GGML_BLOCK_TYPES;
+  bytes: Uint8Array;
+}
+
 export interface GgufFile {
   /** In file order. */
   metadata: Map<string, GgufValue>;
@@ -302,8 +316,8 @@ class GgufWriter {
   }
 }
 
-/** Writes a GGUF v3 file (default 32-byte alignment, F32 tensors packed in the given order) via a temp file and rename. */
-export function writeGguf(path: string, metadata: Map<string, GgufValue>, tensors: GgufTensor[]): void {
+/** Writes a GGUF v3 file (default 32-byte alignment, tensors packed in the given order) via a temp file and rename. */
+export function writeGguf(path: string, metadata: Map<string, GgufValue>, tensors: (GgufTensor | GgufBlockTensor)[]): void {
   const out = new GgufWriter();
   out.raw(Buffer.from(MAGIC, 'latin1'));
   out.u32(VERSION);
@@ -316,22 +330,37 @@ export function writeGguf(path: string, metadata: Map<string, GgufValue>, tensor
   }
   let offset = 0;
   const names = new Set<string>();
-  for (const { name, dims, data } of tensors) {
+  const payloads: Uint8Array[] = [];
+  for (const tensor of tensors) {
+    const { name, dims } = tensor;
     if (Buffer.byteLength(name) > MAX_TENSOR_NAME_BYTES) throw new RangeError(`tensor name "${name}" is longer than ${MAX_TENSOR_NAME_BYTES} bytes`);
     if (names.has(name)) throw new Error(`tensor "${name}" is given twice`);
     names.add(name);
     if (dims.length < 1 || dims.length > MAX_DIMS) throw new RangeError(`tensor "${name}" has ${dims.length} dimensions; GGUF allows 1–${MAX_DIMS}`);
-    if (dims.reduce((a, b) => a * b, 1) !== data.length) throw new RangeError(`tensor "${name}" has ${data.length} values but shape [${dims}]`);
+    const count = dims.reduce((a, b) => a * b, 1);
+    let type: number = GGML_TYPE_F32;
+    let payload: Uint8Array;
+    if ('data' in tensor) {
+      if (count !== tensor.data.length) throw new RangeError(`tensor "${name}" has ${tensor.data.length} values but shape [${dims}]`);
+      payload = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    } else {
+      const block = GGML_BLOCK_TYPES[tensor.ggmlType];
+      if (dims[0] % block.blockValues !== 0) throw new RangeError(`tensor "${name}": ${tensor.ggmlType} needs dims[0] to be a multiple of ${block.blockValues}`);
+      if (tensor.bytes.byteLength !== (count / block.blockValues) * block.blockBytes) throw new RangeError(`tensor "${name}" has ${tensor.bytes.byteLength} bytes; ${tensor.ggmlType}[${dims}] needs ${(count / block.blockValues) * block.blockBytes}`);
+      type = block.code;
+      payload = tensor.bytes;
+    }
+    payloads.push(payload);
     out.string(name);
     out.u32(dims.length);
     dims.forEach((dim) => out.u64(dim));
-    out.u32(GGML_TYPE_F32);
+    out.u32(type);
     out.u64(offset);
-    offset = alignUp(offset + data.byteLength, DEFAULT_ALIGNMENT);
+    offset = alignUp(offset + payload.byteLength, DEFAULT_ALIGNMENT);
   }
   out.padTo(DEFAULT_ALIGNMENT);
-  for (const { data } of tensors) {
-    out.raw(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  for (const payload of payloads) {
+    out.raw(payload);
     out.padTo(DEFAULT_ALIGNMENT);
   }
   writeFileAtomic(path, Buffer.concat(out.chunks, out.length));

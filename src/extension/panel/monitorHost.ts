@@ -90,6 +90,7 @@ export class MonitorController implements vscode.Disposable {
         {
           modelPath: model.modelPath,
           cacheRoot: model.cacheRoot,
+          weights: model.weights,
           text: source.text.length > MONITOR_MAX_CHARS ? source.text.slice(-MONITOR_MAX_CHARS) : source.text,
           vectorPaths,
           heatmapVector: this.heatmapVector && vectorPaths.includes(this.heatmapVector) ? this.heatmapVector : vectorPaths[0],

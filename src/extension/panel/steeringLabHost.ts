@@ -92,6 +92,7 @@ export class SteeringLab implements vscode.Disposable {
         {
           modelPath: model.modelPath,
           cacheRoot: model.cacheRoot,
+          weights: model.weights,
           judge,
           prompt: settings.prompt,
           system: settings.system,

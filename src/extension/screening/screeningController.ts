@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { EngineHost } from '../engineHost';
 import type { ScreenParams, ScreenResult } from '../../protocol/engineProtocol';
 import type { ScreenMetric } from '../../core/screening/screener';
-import { cacheRoot, currentModelPath } from '../modelSelection';
+import { currentModelPath, engineModelOptions } from '../modelSelection';
 import { ScreeningView } from './screeningView';
 import { filteredJsonl } from './screeningState';
 import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/scoreRows';
@@ -96,7 +96,7 @@ export class ScreeningController implements vscode.Disposable {
     const thresholds = vscode.workspace.getConfiguration('personaLens.screening').get<Record<string, string>>('thresholds', {});
     const params: ScreenParams = {
       modelPath,
-      cacheRoot: cacheRoot(this.context),
+      ...engineModelOptions(this.context),
       text: document.getText(),
       jsonArray: document.fileName.toLowerCase().endsWith('.json'),
       vectorPaths: choice.vectorPaths,
