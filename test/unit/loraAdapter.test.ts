@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { writeRandomCheckpoint, seededNormal, type RandomCheckpoint } from '../helpers/randomCheckpoint';
 import { referenceForward } from '../reference/referenceForward';
 import { loadModel } from '../../src/core/model/loadedModel';
+import { cosine } from '../helpers/cosine';
 import { openLoraAdapter } from '../../src/core/model/loraAdapter';
 import { openCheckpoint } from '../../src/core/model/checkpoint';
 import { writeSafetensors, type TensorToWrite } from '../../src/core/model/safetensors';
@@ -102,6 +103,30 @@ describe('LoRA adapters (PEFT) merged at load', function () {
       }
     });
   }
+
+  it('at int8 the adapter is merged before quantization: far closer to the f32 merge than the adapter moves the model', async () => {
+    const dir = path.join(temp, 'adapter-int8');
+    writeAdapter(dir, { modules, config: {} });
+    const tokens = TOKENS.map((t) => t % rc.ref.vocab);
+    const run = async (weights: 'f32' | 'int8', withAdapter = true) => {
+      const adapter = withAdapter ? dir : undefined;
+      const model = await loadModel(rc.dir, { cacheRoot, adapter, threads: 1, weights });
+      try {
+        return { fingerprint: model.checkpoint.fingerprint, hidden: (await model.session.forward({ tokens: [tokens], captureRows: [2], logits: 'none' })).hidden.get(2)! };
+      } finally {
+        await model.session.release();
+      }
+    };
+    const [f32, int8, base] = [await run('f32'), await run('int8'), await run('f32', false)];
+    assert.match(int8.fingerprint, /-lora-.*-int8$/);
+    const d = rc.ref.hidden;
+    for (let s = 0; s < tokens.length; s++) assert.ok(cosine(f32.hidden, int8.hidden, s * d, (s + 1) * d) >= 0.998, `position ${s}`);
+    // The int8 model carries the adapter: its distance to the f32 merge is a fraction of the adapter's own effect.
+    const quantization = maxAbsDiff(int8.hidden, f32.hidden);
+    const adapterEffect = maxAbsDiff(f32.hidden, base.hidden);
+    console.log(`      int8 vs f32 merge ${quantization.toFixed(4)}; the adapter's effect ${adapterEffect.toFixed(4)} (max abs, row 2)`);
+    assert.ok(quantization < adapterEffect / 3, `quantization ${quantization} vs adapter ${adapterEffect}`);
+  });
 
   it('the base model in the same cache is untouched by the adapter', async () => {
     const model = await loadModel(rc.dir, { cacheRoot, threads: 1 });
