@@ -75,10 +75,10 @@ export function createHandlers(): HandlerTable {
       onnxruntime: loadOnnxRuntime().env.versions.common ?? 'unknown',
     }),
     selfCheck: (params, ctx) => runSelfCheck(params, ctx),
-    inspectModel: async (params) => inspectModel(params.modelPath),
+    inspectModel: async (params) => inspectModel(params.modelPath, options(params).weights),
     loadModel: async (params) => {
       await withModel(params, async () => undefined);
-      return inspectModel(params.modelPath);
+      return inspectModel(params.modelPath, options(params).weights);
     },
     generate: (params, ctx) => withModel(params, (loaded) => generateText(loaded, params, ctx)),
     activations: (params) => withModel(params, (loaded) => computeActivations(loaded, params)),

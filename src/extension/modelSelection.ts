@@ -41,7 +41,7 @@ export function engineModelOptions(context: vscode.ExtensionContext): { cacheRoo
 
 export function describeModel(m: ModelSummary): string {
   const params = m.parameters >= 1e9 ? `${(m.parameters / 1e9).toFixed(2)} B` : `${(m.parameters / 1e6).toFixed(1)} M`;
-  return `${path.basename(m.path)}: ${m.architecture}, ${m.layers} layers, d=${m.hiddenSize}, ${params} parameters (~${(m.requiredBytes / 1024 ** 3).toFixed(1)} GiB as float32)`;
+  return `${path.basename(m.path)}: ${m.architecture}, ${m.layers} layers, d=${m.hiddenSize}, ${params} parameters (~${(m.requiredBytes / 1024 ** 3).toFixed(1)} GiB at ${m.precision})`;
 }
 
 export async function selectModel(context: vscode.ExtensionContext, engine: EngineHost): Promise<void> {
@@ -69,7 +69,7 @@ export async function selectModel(context: vscode.ExtensionContext, engine: Engi
 
   const target = modelPath || bundledModelPath(context.extensionPath);
   try {
-    const summary = await engine.request('inspectModel', { modelPath: target });
+    const summary = await engine.request('inspectModel', { modelPath: target, weights: weightsSetting() });
     await vscode.workspace.getConfiguration('personaLens').update(MODEL_PATH_SETTING, modelPath, vscode.ConfigurationTarget.Global);
     void vscode.window.showInformationMessage(`Persona Lens model: ${describeModel(summary)}`);
   } catch (err) {

@@ -115,7 +115,7 @@ export interface EngineMethods {
   info: { params: Record<string, never>; result: EngineInfo };
   selfCheck: { params: SelfCheckParams; result: SelfCheckResult };
   /** Validates a checkpoint folder without loading weights. */
-  inspectModel: { params: { modelPath: string }; result: ModelSummary };
+  inspectModel: { params: { modelPath: string; weights?: WeightPrecisionChoice }; result: ModelSummary };
   /** Loads (or keeps) the model, preparing its graph on first use. */
   loadModel: { params: ModelRef; result: ModelSummary };
   generate: { params: ModelRef & GenerateTextRequest; result: GenerateTextResult };

@@ -213,6 +213,18 @@ describe('hostile inputs: no user file destroyed, a clear message for every bad 
     assert.match(h.err.join('\n'), /huge\.jsonl:2: this sample is 1\.1 M characters, over the 1 M limit/);
   });
 
+  it('bytes that are not UTF-8 are reported on their line (JSONL) or for the file (JSON), never replaced silently', async () => {
+    const latin1 = path.join(outputs, 'latin1.jsonl');
+    const good = readFileSync(dataset, 'utf8').split('\n')[0];
+    writeFileSync(latin1, Buffer.concat([Buffer.from(`${good}\n`), Buffer.from('{"prompt": "caf'), Buffer.from([0xe9]), Buffer.from('", "response": "ok"}\n')]));
+    const r = await run('screen a latin-1 line', ['screen', latin1, '--model', model, '--vector', vector, '--layer', '1', '--metric', 'projection', '--cache-dir', cache], { code: 0 });
+    assert.match(r.err.join('\n'), /latin1\.jsonl:2: this line holds bytes that are not UTF-8/);
+    const array = path.join(outputs, 'latin1.json');
+    writeFileSync(array, Buffer.concat([Buffer.from(`[\n${good},\n{"prompt": "caf`), Buffer.from([0xe9]), Buffer.from('", "response": "ok"}\n]\n')]));
+    const a = await run('screen a latin-1 JSON array', ['screen', array, '--model', model, '--vector', vector, '--layer', '1', '--metric', 'projection', '--cache-dir', cache], { code: 1, message: /latin1\.json:3: the file holds bytes that are not UTF-8/ });
+    assert.match(a.err.join('\n'), /no sample could be scored/);
+  });
+
   it('a vector from another model is named in a warning', async () => {
     const foreign = path.join(outputs, 'foreign.safetensors');
     const d = 32;

@@ -496,6 +496,8 @@ describe('Persona Lens panel in headless Chromium (real bundle, real CSP)', func
     await send(page, { type: 'monitor', result: { ...monitorFixture(), heatmap: { ...monitorFixture().heatmap!, values: [1, 2] } }, source: { file: 'x', selection: false } });
     await send(page, { type: 'monitor', result: monitorFixture(), source: { file: 'notes.md', selection: true } });
     await page.waitForFunction(() => document.getElementById('monitor-source')!.textContent!.includes('selection'));
+    // The heat map draws after the source line: wait for it rather than read it in the same tick (flaked once).
+    await page.waitForFunction((n) => document.querySelectorAll('#monitor-heatmap .tok').length === n, monitorFixture().tokens.length, { timeout: 5000 }).catch(() => undefined);
     assert.equal(await page.$$eval('#monitor-heatmap .tok', (els) => els.length), monitorFixture().tokens.length);
     assert.deepEqual(violations, []);
     await page.close();

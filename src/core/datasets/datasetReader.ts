@@ -69,21 +69,72 @@ const tooLong = (chars: number) => `this sample is ${(chars / 1e6).toFixed(1)} M
 
 const overlaps = (o: ReadOptions, start: number, end: number) => !o.lineRange || (end >= o.lineRange.start && start <= o.lineRange.end);
 
+/** A line whose bytes are not UTF-8: reported on its line, never decoded with silent replacement characters. */
+export interface UndecodableLine {
+  undecodable: true;
+}
+
+const NOT_UTF8 = 'this line holds bytes that are not UTF-8 (a file saved in another encoding?): re-save the file as UTF-8';
+
 /** Reads JSONL (.jsonl/.ndjson) as a stream, or a JSON array (.json) whole. */
 export async function* readDataset(path: string, options: ReadOptions = {}): AsyncGenerator<DatasetItem> {
   if (path.endsWith('.json')) {
-    yield* readJsonArray(readFileSync(path, 'utf8'), options);
+    const bytes = readFileSync(path);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      const line = firstUndecodableLine(bytes);
+      yield { kind: 'issue', startLine: line, endLine: line, message: NOT_UTF8.replace('this line holds', 'the file holds') };
+      return;
+    }
+    yield* readJsonArray(text, options);
     return;
   }
-  yield* readJsonLines(createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity }), options);
+  yield* readJsonLines(utf8Lines(path), options);
+}
+
+/** The file's lines, each decoded strictly (a bad line becomes an UndecodableLine, the rest still reads). */
+async function* utf8Lines(path: string): AsyncGenerator<string | UndecodableLine> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  // latin1 maps bytes 1:1 to code units, so readline splits lines without decoding; each line is decoded here.
+  for await (const raw of createInterface({ input: createReadStream(path, { encoding: 'latin1' }), crlfDelay: Infinity })) {
+    try {
+      yield decoder.decode(Buffer.from(raw, 'latin1'));
+    } catch {
+      yield { undecodable: true };
+    }
+  }
+}
+
+function firstUndecodableLine(bytes: Uint8Array): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i < bytes.length && bytes[i] !== 0x0a) continue;
+    try {
+      decoder.decode(bytes.subarray(start, i));
+    } catch {
+      return line;
+    }
+    line++;
+    start = i + 1;
+  }
+  return 1;
 }
 
 /** JSONL from any line source (a file stream, or an editor's text split into lines). */
-export async function* readJsonLines(lines: AsyncIterable<string> | Iterable<string>, options: ReadOptions = {}): AsyncGenerator<DatasetItem> {
+export async function* readJsonLines(lines: AsyncIterable<string | UndecodableLine> | Iterable<string | UndecodableLine>, options: ReadOptions = {}): AsyncGenerator<DatasetItem> {
   let lineNo = 0;
   let index = 0;
   for await (const raw of lines) {
     lineNo++;
+    if (typeof raw !== 'string') {
+      if (overlaps(options, lineNo, lineNo)) yield { kind: 'issue', startLine: lineNo, endLine: lineNo, message: NOT_UTF8 };
+      index++;
+      continue;
+    }
     const line = raw.trim();
     if (!line) continue;
     if (line.length > MAX_SAMPLE_CHARS) {

@@ -4,7 +4,8 @@
  */
 import { loadModel, type LoadedModel, type LoadOptions } from './loadedModel';
 import { estimateMemory, openCheckpoint } from './checkpoint';
-import type { Architecture } from './config';
+import { parameterCount, type Architecture } from './config';
+import { resolvePrecision, type WeightPrecision, type WeightPrecisionChoice } from './quantize';
 
 export interface ModelSummary {
   path: string;
@@ -13,14 +14,18 @@ export interface ModelSummary {
   hiddenSize: number;
   vocabSize: number;
   parameters: number;
+  /** The precision the model would load at (the `weights` choice resolved, e.g. auto → int4). */
+  precision: WeightPrecision;
+  /** Memory the engine needs at that precision. */
   requiredBytes: number;
   availableBytes: number;
   fingerprint: string;
 }
 
-export function inspectModel(dir: string): ModelSummary {
+export function inspectModel(dir: string, weights: WeightPrecisionChoice = 'auto'): ModelSummary {
   const ckpt = openCheckpoint(dir);
-  const memory = estimateMemory(ckpt.spec);
+  const precision = resolvePrecision(weights, parameterCount(ckpt.spec), (p) => estimateMemory(ckpt.spec, p).requiredBytes);
+  const memory = estimateMemory(ckpt.spec, precision);
   return {
     path: dir,
     architecture: ckpt.spec.architecture,
@@ -28,6 +33,7 @@ export function inspectModel(dir: string): ModelSummary {
     hiddenSize: ckpt.spec.hiddenSize,
     vocabSize: ckpt.spec.vocabSize,
     parameters: memory.parameters,
+    precision,
     requiredBytes: memory.requiredBytes,
     availableBytes: memory.availableBytes,
     fingerprint: ckpt.fingerprint,
