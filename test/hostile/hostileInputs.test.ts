@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
@@ -13,6 +13,9 @@ import { writeRandomCheckpoint } from '../helpers/randomCheckpoint';
 import { writeSafetensors } from '../../src/core/model/safetensors';
 import { ORGANISM } from '../helpers/organism';
 import { ExtractionStore } from '../../src/core/extraction/store';
+import { readPersonaVector } from '../../src/core/vectors/personaVectorFile';
+import { writeFileAtomic } from '../../src/core/io/userFiles';
+import { spawn } from 'node:child_process';
 import { ACTIVATION_VARIANTS, type ConversationActivations } from '../../src/core/extraction/activationStats';
 
 interface Outcome {
@@ -223,6 +226,53 @@ describe('hostile inputs: no user file destroyed, a clear message for every bad 
     writeFileSync(array, Buffer.concat([Buffer.from(`[\n${good},\n{"prompt": "caf`), Buffer.from([0xe9]), Buffer.from('", "response": "ok"}\n]\n')]));
     const a = await run('screen a latin-1 JSON array', ['screen', array, '--model', model, '--vector', vector, '--layer', '1', '--metric', 'projection', '--cache-dir', cache], { code: 1, message: /latin1\.json:3: the file holds bytes that are not UTF-8/ });
     assert.match(a.err.join('\n'), /no sample could be scored/);
+  });
+
+  it('kill -9 mid-extraction, then the same command: it resumes from the cache and writes a valid vector; no temp file is left', async function () {
+    const cliJs = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+    if (!existsSync(cliJs)) this.skip(); // npm test and npm run hostile build it first
+    const out = path.join(outputs, 'evil.safetensors');
+    const own = path.join(work, 'kill-cache');
+    const argv = [cliJs, 'extract', '--model', ORGANISM, '--trait', path.join(ORGANISM, 'traits', 'evil.json'), '--out', out, '--no-sweep', '--max-tokens', '16', '--cache-dir', own];
+    const killed = await new Promise<{ done: number; signal: NodeJS.Signals | null }>((resolve) => {
+      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let done = 0;
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
+        const m = /rollouts: (\d+)\//.exec(chunk);
+        if (m && Number(m[1]) >= 8 && done === 0) {
+          done = Number(m[1]);
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('exit', (_code, signal) => resolve({ done, signal }));
+    });
+    assert.equal(killed.signal, 'SIGKILL', 'killed mid-run');
+    assert.ok(!existsSync(out), 'nothing written before the end');
+    const rolloutLines = () => {
+      const folder = path.join(own, 'extraction');
+      return readdirSync(folder).reduce((n, f) => n + readFileSync(path.join(folder, f, 'rollouts.jsonl'), 'utf8').split('\n').filter(Boolean).length, 0);
+    };
+    const cached = rolloutLines();
+    assert.ok(cached >= killed.done, `the rollouts made before the kill are in the cache (${cached})`);
+    const resumed = await cli(argv.slice(1));
+    table.push({ name: `extract killed at ${killed.done} rollouts, then rerun`, code: resumed.code, first: resumed.out[0] ?? '' });
+    assert.equal(resumed.code, 0, resumed.err.join('\n'));
+    assert.match(resumed.out.join('\n'), /evil: kept \d+\/\d+ pairs/);
+    assert.equal(readPersonaVector(out).rows, 6);
+    const [keptPairs, totalPairs] = resumed.out[0].match(/kept (\d+)\/(\d+)/)!.slice(1).map(Number);
+    assert.ok(keptPairs > 0);
+    assert.equal(rolloutLines(), 2 * totalPairs, 'the rerun made only the missing rollouts (each pair once, none twice)');
+    assert.deepEqual(readdirSync(outputs).filter((f) => f.endsWith('.tmp')), []);
+  });
+
+  it('a temp file left by a killed writer is removed by the next write of that file', () => {
+    const target = path.join(outputs, 'report.json');
+    const stale = path.join(outputs, '.report.json.999999999.0badc0de.tmp');
+    writeFileSync(stale, 'half a report');
+    writeFileAtomic(target, '{}');
+    assert.ok(!existsSync(stale), 'the stale temp is gone');
+    assert.equal(readFileSync(target, 'utf8'), '{}');
   });
 
   it('a vector from another model is named in a warning', async () => {

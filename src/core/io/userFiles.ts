@@ -167,6 +167,7 @@ export class AtomicFile {
     } catch (err) {
       if (err instanceof UserFileError) throw err;
     }
+    removeStaleTemps(dir, path.basename(target));
     this.temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       this.fd = openSync(this.temp, 'wx');
@@ -217,6 +218,31 @@ export class AtomicFile {
       this.fd = undefined;
     }
     rmSync(this.temp, { force: true });
+  }
+}
+
+/** Temp files of this target left by a writer that was killed (its process is gone) are removed. */
+function removeStaleTemps(dir: string, base: string): void {
+  const prefix = `.${base}.`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const m = entry.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(prefix.length)) : null;
+    if (!m || isAlive(Number(m[1]))) continue;
+    rmSync(path.join(dir, entry), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
