@@ -5,6 +5,7 @@
 import { parseHostMessage, type EngineToHost, type EngineErrorCode } from '../protocol/engineProtocol';
 import { CancelledError, runContext } from '../core/cancellation';
 import { createHandlers, type Handler } from './handlers';
+import { paramsProblem } from '../protocol/engineParams';
 import type { EngineMethod, HostMethod, HostMethods } from '../protocol/engineProtocol';
 
 const running = new Map<number, AbortController>();
@@ -32,6 +33,11 @@ async function handleRequest(id: number, method: EngineMethod, params: unknown):
     send({ type: 'error', id, error: { code: 'badRequest', message: `Unknown engine method "${String(method)}"` } });
     return;
   }
+  const problem = paramsProblem(method, params);
+  if (problem) {
+    send({ type: 'error', id, error: { code: 'badRequest', message: `${method}: ${problem}` } });
+    return;
+  }
   const controller = new AbortController();
   running.set(id, controller);
   try {
@@ -45,7 +51,8 @@ async function handleRequest(id: number, method: EngineMethod, params: unknown):
   } catch (err) {
     // A judge or download that stops on the abort signal throws an AbortError: that is a cancel too.
     const cancelled = err instanceof CancelledError || (err instanceof Error && err.name === 'AbortError' && controller.signal.aborted);
-    const code: EngineErrorCode = cancelled ? 'cancelled' : err instanceof RangeError || err instanceof TypeError ? 'badRequest' : 'failed';
+    // Params were checked on arrival (paramsProblem): whatever a handler throws is a failure of the work, not of the request.
+    const code: EngineErrorCode = cancelled ? 'cancelled' : 'failed';
     send({ type: 'error', id, error: { code, message: err instanceof Error ? err.message : String(err) } });
   } finally {
     running.delete(id);

@@ -19,7 +19,7 @@ import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import type { SteeringLabRequest } from '../core/extraction/steeringLab';
 import { parseSteeringLabCell, type SteeringLabCell } from '../core/extraction/steeringLabResults';
 import type { MonitorRequest, MonitorResult } from '../core/monitoring/monitor';
-import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
+import type { WeightPrecisionChoice } from '../core/model/quantize';
 
 /** Which judge an engine job uses. "host" judges run in the extension host (VS Code LM API) via hostCall. */
 export type JudgeSpec =

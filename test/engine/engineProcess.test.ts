@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { EngineClient, EngineError } from '../../src/engine/client';
 import { repoRoot } from '../helpers/mockVscode';
 
@@ -108,5 +109,22 @@ describe('engine process (real fork of dist/engine.js)', function () {
     await rejectsWith(client.request('selfCheck', { runs: -1 }), 'badRequest');
     await rejectsWith(client.request('nope' as 'info', {}), 'badRequest');
     assert.equal((await client.request('info', {})).onnxruntime, '1.30.0');
+  });
+
+  it('checks every method\'s params on arrival, naming the field; what fails after that is "failed", not badRequest', async () => {
+    const bad: [Parameters<typeof client.request>[0], unknown, RegExp][] = [
+      ['generate', { modelPath: '/m', prompt: 'hi', maxTokens: 0 }, /generate: params\.maxTokens must be a whole number in 1–1048576/],
+      ['generate', { modelPath: '/m', prompt: 'hi', sampling: { topP: 2 } }, /params\.sampling\.topP must be a finite number/],
+      ['screen', { modelPath: '/m', vectorPaths: ['v'], metric: 'nope' }, /params\.metric must be one of projection, delta, fast-delta/],
+      ['activations', { modelPath: '', text: 'x' }, /params\.modelPath must be a non-empty path/],
+      ['loadModel', { modelPath: '/m', weights: 'int3' }, /params\.weights must be one of auto, f32, int8, int4/],
+      ['monitor', 'not an object', /params must be an object/],
+    ];
+    for (const [method, params, message] of bad) {
+      const err = await rejectsWith(client.request(method, params as never), 'badRequest');
+      assert.match(err.message, message);
+    }
+    const failed = await rejectsWith(client.request('generate', { modelPath: path.join(os.tmpdir(), 'no-such-model-folder'), prompt: 'hi' }), 'failed');
+    assert.match(failed.message, /no-such-model-folder is not a folder/);
   });
 });

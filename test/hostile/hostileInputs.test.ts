@@ -16,6 +16,9 @@ import { ExtractionStore } from '../../src/core/extraction/store';
 import { readPersonaVector } from '../../src/core/vectors/personaVectorFile';
 import { writeFileAtomic } from '../../src/core/io/userFiles';
 import { spawn } from 'node:child_process';
+import { screeningGate } from '../../src/core/screening/summary';
+import type { ScreenedSample } from '../../src/core/screening/screener';
+import { exportControlVector } from '../../src/core/vectors/gguf';
 import { ACTIVATION_VARIANTS, type ConversationActivations } from '../../src/core/extraction/activationStats';
 
 interface Outcome {
@@ -273,6 +276,40 @@ describe('hostile inputs: no user file destroyed, a clear message for every bad 
     writeFileAtomic(target, '{}');
     assert.ok(!existsSync(stale), 'the stale temp is gone');
     assert.equal(readFileSync(target, 'utf8'), '{}');
+  });
+
+  it('the CI gate: a score that is not finite fails it (exit 3) whatever --fail-above says', () => {
+    const sample = (line: number, projection: number) => ({ kind: 'scored', startLine: line, scores: { evil: { projection, fastDelta: 0 } } }) as unknown as ScreenedSample;
+    assert.equal(screeningGate([sample(1, 1), sample(2, 2)], ['evil'], 'projection', 5, 'd.jsonl').code, 'pass');
+    assert.equal(screeningGate([sample(1, 1), sample(2, 7)], ['evil'], 'projection', 5, 'd.jsonl').code, 'over');
+    const nan = screeningGate([sample(1, 1), sample(2, NaN), sample(3, NaN)], ['evil'], 'projection', 1e9, 'd.jsonl');
+    assert.equal(nan.code, 'not-finite');
+    assert.match(nan.message!, /2 samples have no finite projection score \(first at d\.jsonl:2\)/);
+    assert.equal(screeningGate([sample(1, Infinity)], ['evil'], 'projection', undefined, 'd.jsonl').code, 'not-finite', 'even without --fail-above');
+  });
+
+  it('a safetensors header whose tensors overlap is refused, naming both tensors', async () => {
+    const crafted = path.join(outputs, 'overlap-model');
+    writeRandomCheckpoint({ architecture: 'qwen2', layers: 1, seed: 6, dir: crafted });
+    const file = path.join(crafted, 'model.safetensors');
+    const bytes = readFileSync(file);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+    // Point the final norm (32 F32 values) into the middle of the embeddings' bytes.
+    header['model.norm.weight'].data_offsets = [64, 64 + 32 * 4];
+    let json = JSON.stringify(header);
+    json += ' '.repeat(Math.max(0, headerLength - Buffer.byteLength(json)));
+    assert.equal(Buffer.byteLength(json), headerLength, 'same header size, so the data stays where it was');
+    bytes.write(json, 8, 'utf8');
+    writeFileSync(file, bytes);
+    await run('safetensors with overlapping data_offsets', ['generate', '--model', crafted, '--prompt', 'hi', '--cache-dir', cache], { code: 1, message: /tensors "model\.embed_tokens\.weight" and "model\.norm\.weight" overlap in data_offsets/ });
+  });
+
+  it('a control vector whose model_hint names another architecture is imported with a warning', async () => {
+    const gguf = path.join(outputs, 'llama-hint.gguf');
+    exportControlVector(gguf, new Float32Array(3 * 32).fill(0.1), 3, 32, 'llama');
+    const r = await run('import-gguf with model_hint llama onto qwen2', ['import-gguf', gguf, '--model', model, '--out', path.join(outputs, 'imported.safetensors')], { code: 0 });
+    assert.match(r.err.join('\n'), /warning: .*llama-hint\.gguf names model_hint "llama", but .* is a qwen2 model/);
   });
 
   it('a vector from another model is named in a warning', async () => {

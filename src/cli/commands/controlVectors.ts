@@ -50,6 +50,8 @@ export const importGgufCommand: CliCommand = {
     checkOutputs([{ label: '--out', path: out }], [{ label: 'GGUF file', path: input }, { label: '--model checkpoint', path: String(args.options.model) }]);
     const spec = openCheckpoint(String(args.options.model)).spec;
     const imported = importControlVector(input);
+    // llama.cpp writes the architecture it extracted on; another one's directions mean nothing here.
+    if (imported.modelHint && imported.modelHint !== spec.architecture) io.err(`warning: ${input} names model_hint "${imported.modelHint}", but ${args.options.model} is a ${spec.architecture} model: the directions are unlikely to mean anything here`);
     const vector = checkControlVectorFits(imported, spec.numLayers + 1, spec.hiddenSize);
     writeSafetensors(out, [{ name: 'direction', dtype: 'F32', shape: [spec.numLayers + 1, spec.hiddenSize], data: vector }], { source: input, model_hint: imported.modelHint });
     io.out(`wrote ${args.options.out}: [${spec.numLayers + 1}, ${spec.hiddenSize}] from ${imported.layerCount} directions (hint ${imported.modelHint})`);

@@ -4,13 +4,13 @@ import type { CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { AtomicFile, checkOutputs, requireInputFile, writeFileAtomic } from '../../core/io/userFiles';
 import { openCheckpoint } from '../../core/model/checkpoint';
-import { EXIT_NOT_FINITE } from '../command';
+import { EXIT_FAILED, EXIT_NOT_FINITE } from '../command';
 import { loadModel } from '../../core/model/loadedModel';
 import { readDataset, type DatasetIssue } from '../../core/datasets/datasetReader';
 import { Screener, type ScreenMetric, type ScreenedSample } from '../../core/screening/screener';
 import { loadTraitVector, vectorModelMismatch } from '../../core/vectors/traitVector';
 import { parseThresholds } from '../../core/screening/thresholds';
-import { summarize, metricValue } from '../../core/screening/summary';
+import { screeningGate, summarize } from '../../core/screening/summary';
 import { toSarif } from '../../core/screening/sarif';
 import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
@@ -106,20 +106,9 @@ export const screenCommand: CliCommand = {
       io.out('trait            mean      p50      p90      p99  threshold  flagged');
       for (const s of summaries) io.out(`${s.trait.padEnd(14)} ${[s.mean, s.p50, s.p90, s.p99, s.threshold].map((x) => x.toFixed(3).padStart(8)).join(' ')}  ${String(s.flagged).padStart(4)} (${(100 * s.shareFlagged).toFixed(1)}%)`);
       if (sarif !== undefined) writeFileAtomic(sarif, JSON.stringify(toSarif(path.basename(dataset), samples, issues, summaries, metric), null, 2));
-      // A score that is not a number never passes a gate: NaN > limit is false, so it is counted on its own.
-      const notFinite = samples.filter((s) => traits.some((t) => !Number.isFinite(metricValue(s, t, metric))));
-      if (notFinite.length > 0) {
-        io.err(`${notFinite.length} samples have no finite ${metric} score (first at ${dataset}:${notFinite[0].startLine}): the screening is not trustworthy`);
-        return EXIT_NOT_FINITE;
-      }
-      if (failAbove !== undefined) {
-        const over = samples.filter((s) => traits.some((t) => metricValue(s, t, metric) > failAbove)).length;
-        if (over > 0) {
-          io.err(`${over} samples exceed --fail-above ${failAbove}`);
-          return 1;
-        }
-      }
-      return 0;
+      const gate = screeningGate(samples, traits, metric, failAbove, dataset);
+      if (gate.message) io.err(gate.message);
+      return gate.code === 'not-finite' ? EXIT_NOT_FINITE : gate.code === 'over' ? EXIT_FAILED : 0;
     } finally {
       scores?.abort();
       await model.session.release();

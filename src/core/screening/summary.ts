@@ -32,3 +32,15 @@ export function summarize(samples: readonly ScreenedSample[], traits: string[], 
     return { trait, metric, samples: values.length, mean: mean(values), p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99), threshold, flagged, shareFlagged: values.length ? flagged / values.length : 0 };
   });
 }
+
+/**
+ * The CI gate over a screened file. A score that is not a number never passes: NaN > limit is false, so samples
+ * without a finite score are counted on their own and fail the gate before any limit is compared.
+ */
+export function screeningGate(samples: ScreenedSample[], traits: string[], metric: ScreenMetric, failAbove: number | undefined, file: string): { code: 'pass' | 'over' | 'not-finite'; message?: string } {
+  const notFinite = samples.filter((s) => traits.some((t) => !Number.isFinite(metricValue(s, t, metric))));
+  if (notFinite.length > 0) return { code: 'not-finite', message: `${notFinite.length} samples have no finite ${metric} score (first at ${file}:${notFinite[0].startLine}): the screening is not trustworthy` };
+  if (failAbove === undefined) return { code: 'pass' };
+  const over = samples.filter((s) => traits.some((t) => metricValue(s, t, metric) > failAbove)).length;
+  return over > 0 ? { code: 'over', message: `${over} samples exceed --fail-above ${failAbove}` } : { code: 'pass' };
+}
