@@ -8,6 +8,7 @@ import { readTraitFile, traitHash } from '../../src/core/traits/traitFile';
 import { LexiconJudge } from '../../src/core/judges/lexiconJudge';
 import { extractPersonaVector } from '../../src/core/extraction/extract';
 import { writePersonaVector } from '../../src/core/vectors/personaVectorFile';
+import { writeSafetensors } from '../../src/core/model/safetensors';
 
 const ORGANISM = path.join(repoRoot, 'models', 'organism');
 
@@ -89,5 +90,27 @@ describe('Screen Dataset / Filter / Export (mocked vscode, real engine, organism
       assert.ok(vscode.recorded.messages.some((m) => m.level === 'error' && /is an input of this run/.test(m.text)), `${command} → ${target}: ${JSON.stringify(vscode.recorded.messages)}`);
     }
     assert.ok(existsSync(dataset));
+  });
+
+  it('a vector holding NaN fails the screening with a message naming the file; the host keeps working', async () => {
+    const d = JSON.parse(readFileSync(path.join(ORGANISM, 'config.json'), 'utf8')).hidden_size;
+    const broken = path.join(storage, 'vectors', 'broken.organism.safetensors');
+    const values = new Float32Array(6 * d).fill(0.1);
+    values[3 * d + 1] = NaN;
+    writeSafetensors(broken, [{ name: 'response_avg', dtype: 'F32', shape: [6, d], data: values }], { trait: 'broken', recommendedLayer: '3' });
+    try {
+      vscode.recorded.messages.length = 0;
+      vscode.recorded.answers = { quickPicks: ['projection'] };
+      const mild = path.join(ORGANISM, 'datasets', 'evil-mild.jsonl');
+      await vscode.commands.executeCommand('personaLens.screenDataset', vscode.Uri.file(mild));
+      assert.ok(vscode.recorded.messages.some((m) => m.level === 'error' && /broken\.organism\.safetensors: tensor "response_avg" holds NaN/.test(m.text)), JSON.stringify(vscode.recorded.messages));
+    } finally {
+      rmSync(broken, { force: true });
+    }
+    // The host and the engine still answer: the next screening (another file, the good vector) works.
+    const next = path.join(ORGANISM, 'datasets', 'sycophantic-mild.jsonl');
+    vscode.recorded.answers = { quickPicks: ['projection'] };
+    await vscode.commands.executeCommand('personaLens.screenDataset', vscode.Uri.file(next));
+    assert.ok((vscode.published.diagnostics.get(vscode.Uri.file(next).toString()) ?? []).length > 0, JSON.stringify(vscode.recorded.messages));
   });
 });
