@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseModelConfig, parameterCount, type ModelSpec } from './config';
 import { readSafetensorsHeader, type SafetensorsHeader, type TensorInfo } from './safetensors';
-import { bytesPerWeight, type WeightPrecision } from './quantize';
+import { bytesPerWeight, resolvePrecision, type WeightPrecision, type WeightPrecisionChoice } from './quantize';
 
 export class CheckpointError extends Error {
   constructor(message: string) {
@@ -194,6 +194,11 @@ const OVERHEAD: Record<WeightPrecision, number> = { f32: 1.25, int8: 1.15, int4:
 export function estimateMemory(spec: ModelSpec, precision: WeightPrecision = 'f32', availableBytes = os.freemem()): MemoryEstimate {
   const parameters = parameterCount(spec);
   return { parameters, precision, requiredBytes: Math.ceil(weightBytes(spec, precision) * OVERHEAD[precision] + 256 * 1024 * 1024), availableBytes };
+}
+
+/** The precision a model loads at: the `weights` choice, with `auto` resolved against this model's estimates. */
+export function precisionFor(spec: ModelSpec, choice: WeightPrecisionChoice = 'auto'): WeightPrecision {
+  return resolvePrecision(choice, parameterCount(spec), (p) => estimateMemory(spec, p).requiredBytes);
 }
 
 export function assertMemoryAvailable(dir: string, spec: ModelSpec, precision: WeightPrecision = 'f32', availableBytes?: number): MemoryEstimate {

@@ -1,7 +1,6 @@
 /** A model ready to run: checkpoint + tokenizer + onnxruntime session. The one way to load a model. */
-import { assertMemoryAvailable, estimateMemory, openCheckpoint, type Checkpoint } from './checkpoint';
-import { parameterCount } from './config';
-import { resolvePrecision, type WeightPrecision, type WeightPrecisionChoice } from './quantize';
+import { assertMemoryAvailable, openCheckpoint, precisionFor, type Checkpoint } from './checkpoint';
+import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
 import { DecoderSession } from './decoderSession';
 import { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';
@@ -33,7 +32,7 @@ export interface LoadOptions {
 
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const base = openCheckpoint(dir);
-  const precision = resolvePrecision(options.weights ?? 'auto', parameterCount(base.spec), (p) => estimateMemory(base.spec, p).requiredBytes);
+  const precision = precisionFor(base.spec, options.weights);
   assertMemoryAvailable(dir, base.spec, precision);
   const adapter = options.adapter ? openLoraAdapter(options.adapter, new Map([...base.weights].map(([name, ref]) => [name, ref.info.shape]))) : undefined;
   // Base + adapter, or the same weights quantized, is another model: every cache keyed by the fingerprint (graph,

@@ -3,9 +3,9 @@
  * Used by the engine process; the CLI loads directly.
  */
 import { loadModel, type LoadedModel, type LoadOptions } from './loadedModel';
-import { estimateMemory, openCheckpoint } from './checkpoint';
-import { parameterCount, type Architecture } from './config';
-import { resolvePrecision, type WeightPrecision, type WeightPrecisionChoice } from './quantize';
+import { estimateMemory, openCheckpoint, precisionFor } from './checkpoint';
+import type { Architecture } from './config';
+import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
 
 export interface ModelSummary {
   path: string;
@@ -24,7 +24,7 @@ export interface ModelSummary {
 
 export function inspectModel(dir: string, weights: WeightPrecisionChoice = 'auto'): ModelSummary {
   const ckpt = openCheckpoint(dir);
-  const precision = resolvePrecision(weights, parameterCount(ckpt.spec), (p) => estimateMemory(ckpt.spec, p).requiredBytes);
+  const precision = precisionFor(ckpt.spec, weights);
   const memory = estimateMemory(ckpt.spec, precision);
   return {
     path: dir,
