@@ -5,10 +5,11 @@ import type { SteerRequest } from '../core/model/inference';
 import type { SteerPositions } from '../core/model/steering';
 import type { LoadOptions } from '../core/model/loadedModel';
 import { requireInputFile, type NamedPath } from '../core/io/userFiles';
+import { isOllamaRef, resolveOllamaModel } from '../core/gguf/ollamaStore';
 import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
 
 export const MODEL_OPTIONS: OptionSpec[] = [
-  { name: 'model', kind: 'string', description: 'checkpoint folder (HF layout, safetensors)', required: true },
+  { name: 'model', kind: 'string', description: 'checkpoint folder (HF safetensors), .gguf file, or ollama:NAME[:TAG] from the local Ollama store', required: true },
   { name: 'cache-dir', kind: 'string', description: 'where prepared graphs live (default ~/.cache/persona-lens)' },
   { name: 'threads', kind: 'string', description: 'onnxruntime threads (default: all cores)' },
   { name: 'weights', kind: 'string', description: 'weight precision: auto (default), f32, int8 or int4' },
@@ -41,10 +42,17 @@ export function steerRequest(args: ParsedArgs): SteerRequest | undefined {
   };
 }
 
-/** The files a model command reads: the checkpoint folder (each of its files counts as an input). */
+/** The files a model command reads: the checkpoint folder (each of its files counts), the GGUF file or Ollama blob. */
 export function modelInputs(args: ParsedArgs, option = 'model'): NamedPath[] {
-  const dir = stringOption(args, option);
-  return dir === undefined ? [] : [{ label: `--${option} checkpoint`, path: dir }];
+  const model = stringOption(args, option);
+  if (model === undefined) return [];
+  if (!isOllamaRef(model)) return [{ label: `--${option} checkpoint`, path: model }];
+  try {
+    return [{ label: `--${option} ${model}`, path: resolveOllamaModel(model).file }];
+  } catch {
+    // An unknown Ollama model is reported when it is opened, with the list of local ones.
+    return [];
+  }
 }
 
 export function loadOptions(args: ParsedArgs, io?: CliIO): LoadOptions & { cacheRoot?: string } {

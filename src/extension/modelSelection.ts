@@ -1,13 +1,15 @@
 /**
- * Which model Persona Lens uses: the `personaLens.modelPath` setting, or the bundled organism when it is empty.
- * "Select Model…" picks a local folder (validated by the engine before it is saved) or downloads a hub id into
- * the extension's global storage.
+ * Which model Persona Lens uses: the `personaLens.modelPath` setting (a checkpoint folder, a .gguf file or
+ * ollama:NAME:TAG), or the bundled organism when it is empty. "Select Model…" picks a local folder or GGUF file, a
+ * model from the local Ollama store (validated by the engine before it is saved), or downloads a hub id into the
+ * extension's global storage.
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { EngineHost } from './engineHost';
 import type { ModelSummary } from '../core/model/modelRegistry';
+import { listOllamaModels, ollamaModelsRoot } from '../core/gguf/ollamaStore';
 import { isWeightPrecisionChoice, type WeightPrecisionChoice } from '../core/model/quantize';
 
 export const MODEL_PATH_SETTING = 'modelPath';
@@ -41,23 +43,33 @@ export function engineModelOptions(context: vscode.ExtensionContext): { cacheRoo
 
 export function describeModel(m: ModelSummary): string {
   const params = m.parameters >= 1e9 ? `${(m.parameters / 1e9).toFixed(2)} B` : `${(m.parameters / 1e6).toFixed(1)} M`;
-  return `${path.basename(m.path)}: ${m.architecture}, ${m.layers} layers, d=${m.hiddenSize}, ${params} parameters (~${(m.requiredBytes / 1024 ** 3).toFixed(1)} GiB at ${m.precision})`;
+  return `${m.name}: ${m.format === 'gguf' ? 'GGUF ' : ''}${m.architecture}, ${m.layers} layers, d=${m.hiddenSize}, ${params} parameters (~${(m.requiredBytes / 1024 ** 3).toFixed(1)} GiB at ${m.precision})`;
 }
 
 export async function selectModel(context: vscode.ExtensionContext, engine: EngineHost): Promise<void> {
-  type Choice = vscode.QuickPickItem & { action: 'folder' | 'hub' | 'bundled' };
+  type Choice = vscode.QuickPickItem & { action: 'folder' | 'gguf' | 'hub' | 'bundled' | 'ollama'; modelPath?: string };
+  const current = vscode.workspace.getConfiguration('personaLens').get<string>(MODEL_PATH_SETTING, '').trim();
+  const mark = (modelPath: string) => (modelPath === current ? ' (current)' : '');
   const items: Choice[] = [
     { label: 'Choose a local checkpoint folder…', description: 'config.json + *.safetensors + tokenizer.json', action: 'folder' },
+    { label: 'Choose a GGUF file…', description: 'llama.cpp / LM Studio model file', action: 'gguf' },
     { label: 'Download from the Hugging Face hub…', description: 'needs network; saved in the extension storage', action: 'hub' },
   ];
-  if (existsSync(path.join(bundledModelPath(context.extensionPath), 'config.json'))) items.push({ label: 'Use the bundled model organism', description: 'offline default', action: 'bundled' });
+  if (existsSync(path.join(bundledModelPath(context.extensionPath), 'config.json'))) items.push({ label: 'Use the bundled model organism', description: `offline default${mark('')}`, action: 'bundled' });
+  // Reading the store is a few directory listings; nothing is written there.
+  const ollama = listOllamaModels(ollamaModelsRoot());
+  if (ollama.length) items.push({ label: 'Ollama models', kind: vscode.QuickPickItemKind.Separator, action: 'ollama' });
+  for (const model of ollama) items.push({ label: `ollama:${model.name}`, description: `${(model.size / 1024 ** 3).toFixed(1)} GiB${mark(`ollama:${model.name}`)}`, action: 'ollama', modelPath: `ollama:${model.name}` });
+  if (current && !current.startsWith('ollama:')) items[0].detail = `current: ${current}`;
   const choice = await vscode.window.showQuickPick(items, { title: 'Persona Lens: Select Model' });
   if (!choice) return;
 
   let modelPath: string | undefined;
   if (choice.action === 'bundled') modelPath = '';
-  else if (choice.action === 'folder') {
-    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this model' });
+  else if (choice.action === 'ollama') modelPath = choice.modelPath;
+  else if (choice.action === 'folder' || choice.action === 'gguf') {
+    const gguf = choice.action === 'gguf';
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: !gguf, canSelectFiles: gguf, canSelectMany: false, openLabel: 'Use this model', filters: gguf ? { 'GGUF model': ['gguf'] } : undefined });
     modelPath = picked?.[0]?.fsPath;
   } else {
     const repoId = await vscode.window.showInputBox({ title: 'Hugging Face model id', placeHolder: 'Qwen/Qwen2.5-0.5B-Instruct', validateInput: (v) => (/^[\w.-]+\/[\w.-]+$/.test(v.trim()) ? undefined : 'owner/name') });
@@ -73,6 +85,6 @@ export async function selectModel(context: vscode.ExtensionContext, engine: Engi
     await vscode.workspace.getConfiguration('personaLens').update(MODEL_PATH_SETTING, modelPath, vscode.ConfigurationTarget.Global);
     void vscode.window.showInformationMessage(`Persona Lens model: ${describeModel(summary)}`);
   } catch (err) {
-    engine.reportError('Persona Lens: this folder cannot be used as a model', err);
+    engine.reportError('Persona Lens: this cannot be used as a model', err);
   }
 }

@@ -4,6 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { installVscodeMock, repoRoot } from '../helpers/mockVscode';
 import { writeRandomCheckpoint } from '../helpers/randomCheckpoint';
+import { writeGgufModel } from '../helpers/ggufModelFile';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 
 describe('Select Model… (mocked vscode, real engine process)', function () {
   this.timeout(60000);
@@ -32,6 +35,44 @@ describe('Select Model… (mocked vscode, real engine process)', function () {
       const info = vscode.recorded.messages.find((m) => m.level === 'info');
       assert.match(info?.text ?? '', /llama, 2 layers, d=16/);
     } finally {
+      rmSync(rc.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('validates a chosen GGUF file in the engine and saves it', async () => {
+    const rc = writeRandomCheckpoint({ architecture: 'qwen2', hidden: 16, heads: 2, kvHeads: 1, layers: 1, tied: true });
+    const file = writeGgufModel(rc.dir, path.join(storage, 'tiny.gguf'));
+    try {
+      vscode.recorded.answers = { quickPick: 'Choose a GGUF file…', openDialog: file };
+      await vscode.commands.executeCommand('personaLens.selectModel');
+      assert.equal(vscode.recorded.configuration['personaLens.modelPath'], file);
+      const info = vscode.recorded.messages.find((m) => m.level === 'info');
+      assert.match(info?.text ?? '', /GGUF qwen2, 1 layers, d=16/);
+    } finally {
+      rmSync(rc.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('offers the models of the local Ollama store and saves the chosen one as ollama:NAME:TAG', async () => {
+    const rc = writeRandomCheckpoint({ architecture: 'qwen2', hidden: 16, heads: 2, kvHeads: 1, layers: 1, tied: true });
+    const root = path.join(storage, 'ollama');
+    const saved = process.env.OLLAMA_MODELS;
+    try {
+      const bytes = readFileSync(writeGgufModel(rc.dir, path.join(storage, 'for-ollama.gguf')));
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      mkdirSync(path.join(root, 'blobs'), { recursive: true });
+      writeFileSync(path.join(root, 'blobs', `sha256-${digest}`), bytes);
+      mkdirSync(path.join(root, 'manifests', 'registry.ollama.ai', 'library', 'tiny'), { recursive: true });
+      writeFileSync(path.join(root, 'manifests', 'registry.ollama.ai', 'library', 'tiny', 'q8'), JSON.stringify({ schemaVersion: 2, layers: [{ mediaType: 'application/vnd.ollama.image.model', digest: `sha256:${digest}`, size: bytes.length }] }));
+      // The extension host lists the store itself; the engine it forks inherits the variable and opens the model.
+      process.env.OLLAMA_MODELS = root;
+      vscode.recorded.answers = { quickPick: 'ollama:tiny:q8' };
+      await vscode.commands.executeCommand('personaLens.selectModel');
+      assert.equal(vscode.recorded.configuration['personaLens.modelPath'], 'ollama:tiny:q8');
+      assert.match(vscode.recorded.messages.find((m) => m.level === 'info')?.text ?? '', /ollama:tiny:q8: GGUF qwen2/);
+    } finally {
+      if (saved === undefined) delete process.env.OLLAMA_MODELS;
+      else process.env.OLLAMA_MODELS = saved;
       rmSync(rc.dir, { recursive: true, force: true });
     }
   });

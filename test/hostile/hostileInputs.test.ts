@@ -18,7 +18,8 @@ import { writeFileAtomic } from '../../src/core/io/userFiles';
 import { spawn } from 'node:child_process';
 import { screeningGate } from '../../src/core/screening/summary';
 import type { ScreenedSample } from '../../src/core/screening/screener';
-import { exportControlVector } from '../../src/core/vectors/gguf';
+import { exportControlVector } from '../../src/core/vectors/controlVector';
+import { writeGgufModel } from '../helpers/ggufModelFile';
 import { ACTIVATION_VARIANTS, type ConversationActivations } from '../../src/core/extraction/activationStats';
 
 interface Outcome {
@@ -267,6 +268,29 @@ describe('hostile inputs: no user file destroyed, a clear message for every bad 
     assert.ok(keptPairs > 0);
     assert.equal(rolloutLines(), 2 * totalPairs, 'the rerun made only the missing rollouts (each pair once, none twice)');
     assert.deepEqual(readdirSync(outputs).filter((f) => f.endsWith('.tmp')), []);
+  });
+
+  it('GGUF model files and Ollama names: truncated, not GGUF, another architecture, a missing Ollama model', async () => {
+    const good = writeGgufModel(model, path.join(inputs, 'model.gguf'));
+    const bytes = readFileSync(good);
+    const cut = path.join(inputs, 'cut.gguf');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 64));
+    const notGguf = path.join(inputs, 'notes.gguf');
+    writeFileSync(notGguf, 'these are my notes, not a model');
+    const mamba = writeGgufModel(model, path.join(inputs, 'mamba.gguf'), { metadata: [['general.architecture', { type: 'string', value: 'mamba' }]] });
+    const activations = (m: string, out = path.join(outputs, 'acts.safetensors')) => ['activations', '--model', m, '--text', 'hi', '--out', out, '--cache-dir', cache];
+    await run('activations --model truncated.gguf', activations(cut), { code: 1, message: /cut\.gguf: tensor ".*" data .* runs past the end of the file .*truncated download\?/ });
+    await run('activations --model notes.gguf (not GGUF)', activations(notGguf), { code: 1, message: /notes\.gguf is a file, but not a GGUF model/ });
+    await run('activations --model mamba.gguf', activations(mamba), { code: 1, message: /mamba\.gguf: architecture "mamba" is not supported; supported GGUF architectures: llama, qwen2, qwen3/ });
+    const saved = process.env.OLLAMA_MODELS;
+    process.env.OLLAMA_MODELS = path.join(work, 'no-ollama-here');
+    try {
+      await run('activations --model ollama:llama3.2 (not pulled)', activations('ollama:llama3.2'), { code: 1, message: /Ollama model llama3\.2:latest: there is no Ollama store at .*set OLLAMA_MODELS/ });
+    } finally {
+      if (saved === undefined) delete process.env.OLLAMA_MODELS;
+      else process.env.OLLAMA_MODELS = saved;
+    }
+    await run('activations --model M.gguf (works)', activations(good), { code: 0 });
   });
 
   it('a temp file left by a killed writer is removed by the next write of that file', () => {

@@ -88,6 +88,7 @@ export const languages = {
 export enum ConfigurationTarget { Global = 1, Workspace = 2, WorkspaceFolder = 3 }
 export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
 export enum ViewColumn { Active = -1, Beside = -2, One = 1 }
+export enum QuickPickItemKind { Separator = -1, Default = 0 }
 
 export interface Recorded {
   commands: Map<string, (...args: unknown[]) => unknown>;

@@ -2,15 +2,22 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  checkControlVectorFits,
-  exportControlVector,
-  GgufError,
-  importControlVector,
-  readGguf,
-  writeGguf,
-  type GgufValue,
-} from '../../src/core/vectors/gguf';
+import { checkControlVectorFits, exportControlVector, importControlVector } from '../../src/core/vectors/controlVector';
+import { GgufError, type GgufValue } from '../../src/core/gguf/ggufFormat';
+import { readGgufHeader, readGgufTensorBytes } from '../../src/core/gguf/ggufFile';
+import { writeGguf } from '../../src/core/gguf/ggufWriter';
+
+/** The header plus every tensor's float32 data (F32 tensors only, as in these files). */
+async function readGguf(file: string) {
+  const header = await readGgufHeader(file);
+  return {
+    ...header,
+    tensors: header.tensors.map((t) => {
+      const bytes = readGgufTensorBytes(header, t);
+      return { ...t, data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) };
+    }),
+  };
+}
 
 /** Float32 bit patterns, so -0, subnormals and NaN payloads compare exactly. */
 const bits = (values: Float32Array) => Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length));
@@ -88,8 +95,8 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
     return vector;
   }
 
-  function expectGgufError(filePath: string, pattern: RegExp, read: (p: string) => unknown = importControlVector): void {
-    assert.throws(() => read(filePath), (error: unknown) => {
+  async function expectGgufError(filePath: string, pattern: RegExp, read: (p: string) => Promise<unknown> = importControlVector): Promise<void> {
+    await assert.rejects(read(filePath), (error: unknown) => {
       assert.ok(error instanceof GgufError, `expected a GgufError, got ${error}`);
       assert.ok(error.message.startsWith(`${filePath}: `), `message names the file: ${error.message}`);
       assert.match(error.message, pattern);
@@ -103,13 +110,13 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
   }
 
   describe('export and import', () => {
-    it('round-trips bit-exactly in our row convention', () => {
+    it('round-trips bit-exactly in our row convention', async () => {
       const rows = 6;
       const d = 7; // 28-byte tensors, so every tensor needs padding
       const vector = sampleVector(rows, d);
       const written = exportControlVector(file('round.gguf'), vector, rows, d, 'qwen2');
       assert.deepEqual(written, [2, 3, 4, 5]);
-      const imported = importControlVector(file('round.gguf'));
+      const imported = await importControlVector(file('round.gguf'));
       assert.equal(imported.rows, rows);
       assert.equal(imported.d, d);
       assert.equal(imported.modelHint, 'qwen2');
@@ -117,24 +124,24 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
       assert.deepEqual(bits(imported.vector), bits(vector));
     });
 
-    it('writes our row r as direction.{r-1} (the 0-based block llama.cpp adds it after) and never direction.0', () => {
+    it('writes our row r as direction.{r-1} (the 0-based block llama.cpp adds it after) and never direction.0', async () => {
       const rows = 6;
       const d = 4;
       const vector = sampleVector(rows, d);
       exportControlVector(file('row3.gguf'), vector, rows, d, 'llama', { layers: [3] });
-      const only = readGguf(file('row3.gguf'));
+      const only = await readGguf(file('row3.gguf'));
       assert.deepEqual(only.tensors.map((t) => t.name), ['direction.2']);
       assert.deepEqual(bits(only.tensors[0].data), bits(vector.subarray(3 * d, 4 * d)));
-      const back = importControlVector(file('row3.gguf'));
+      const back = await importControlVector(file('row3.gguf'));
       assert.equal(back.rows, 4, 'direction.2 is row 3, so the file spans rows 0–3');
       assert.deepEqual(bits(back.vector.subarray(3 * d, 4 * d)), bits(vector.subarray(3 * d, 4 * d)));
       assert.ok(back.vector.subarray(0, 3 * d).every((v) => v === 0), 'rows without a direction are zero');
 
       exportControlVector(file('all.gguf'), vector, rows, d, 'llama');
-      assert.deepEqual(readGguf(file('all.gguf')).tensors.map((t) => t.name), ['direction.1', 'direction.2', 'direction.3', 'direction.4']);
+      assert.deepEqual((await readGguf(file('all.gguf'))).tensors.map((t) => t.name), ['direction.1', 'direction.2', 'direction.3', 'direction.4']);
     });
 
-    it('refuses rows llama.cpp cannot carry, bad shapes and non-finite values', () => {
+    it('refuses rows llama.cpp cannot carry, bad shapes and non-finite values', async () => {
       const vector = sampleVector(5, 3);
       const out = file('refused.gguf');
       assert.throws(() => exportControlVector(out, vector, 5, 3, 'qwen2', { layers: [1] }), /direction\.0, which llama\.cpp rejects/);
@@ -150,9 +157,9 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
       assert.throws(() => exportControlVector(out, withNaN, 5, 3, 'qwen2'), /row 4 holds NaN at index 1/);
     });
 
-    it('writes the metadata llama.cpp tools expect, with the right GGUF types and layout', () => {
+    it('writes the metadata llama.cpp tools expect, with the right GGUF types and layout', async () => {
       exportControlVector(file('meta.gguf'), sampleVector(4, 5), 4, 5, 'qwen2');
-      const parsed = readGguf(file('meta.gguf'));
+      const parsed = await readGguf(file('meta.gguf'));
       assert.deepEqual([...parsed.metadata], [
         ['general.architecture', { type: 'string', value: 'controlvector' }],
         ['controlvector.model_hint', { type: 'string', value: 'qwen2' }],
@@ -173,11 +180,11 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
   });
 
   describe('files written by other tools', () => {
-    it('imports a repeng export_gguf file (u32 layer_count, directions in descending order)', () => {
+    it('imports a repeng export_gguf file (u32 layer_count, directions in descending order)', async () => {
       // repeng trains hidden_layers = range(-1, -num_hidden_layers, -1) → blocks n-1..1 for a 4-block model.
       const d = 5;
       const directions: [number, Float32Array][] = [3, 2, 1].map((index) => [index, Float32Array.from({ length: d }, (_, j) => index * 10 + j + 0.25)]);
-      const imported = importControlVector(writeBytes('repeng.gguf', controlVectorBytes(directions, 'u32', 'qwen2')));
+      const imported = await importControlVector(writeBytes('repeng.gguf', controlVectorBytes(directions, 'u32', 'qwen2')));
       assert.equal(imported.rows, 5);
       assert.equal(imported.d, d);
       assert.equal(imported.layerCount, 3);
@@ -186,17 +193,17 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
       assert.ok(imported.vector.subarray(0, 2 * d).every((v) => v === 0));
     });
 
-    it('imports a llama-cvector-generator file (i32 layer_count, direction.1..n-1 ascending)', () => {
+    it('imports a llama-cvector-generator file (i32 layer_count, direction.1..n-1 ascending)', async () => {
       const d = 8;
       const directions: [number, Float32Array][] = [1, 2, 3, 4, 5].map((index) => [index, Float32Array.from({ length: d }, (_, j) => (j % 2 ? -1 : 1) / (index + j))]);
-      const imported = importControlVector(writeBytes('cvector.gguf', controlVectorBytes(directions, 'i32', 'llama')));
+      const imported = await importControlVector(writeBytes('cvector.gguf', controlVectorBytes(directions, 'i32', 'llama')));
       assert.equal(imported.rows, 7);
       assert.equal(imported.layerCount, 5);
       assert.equal(imported.modelHint, 'llama');
       for (const [index, data] of directions) assert.deepEqual(bits(imported.vector.subarray((index + 1) * d, (index + 2) * d)), bits(data));
     });
 
-    it('honours general.alignment', () => {
+    it('honours general.alignment', async () => {
       const data = Float32Array.from([1, 2, 3]);
       const bytes = new GgufBytes()
         .header(1, 4)
@@ -209,16 +216,16 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
         .floats(data)
         .padTo(64)
         .build();
-      const parsed = readGguf(writeBytes('aligned64.gguf', bytes));
+      const parsed = await readGguf(writeBytes('aligned64.gguf', bytes));
       assert.equal(parsed.alignment, 64);
       assert.deepEqual(bits(parsed.tensors[0].data), bits(data));
     });
   });
 
   describe('fitting an imported vector to a model', () => {
-    it('pads to the model, and refuses another hidden size or a deeper model', () => {
+    it('pads to the model, and refuses another hidden size or a deeper model', async () => {
       exportControlVector(file('fit.gguf'), sampleVector(4, 3), 4, 3, 'qwen2');
-      const imported = importControlVector(file('fit.gguf'));
+      const imported = await importControlVector(file('fit.gguf'));
       const fitted = checkControlVectorFits(imported, 6, 3);
       assert.equal(fitted.length, 18);
       assert.deepEqual(bits(fitted.subarray(0, 12)), bits(imported.vector));
@@ -231,37 +238,38 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
   describe('hostile and malformed files', () => {
     const good = () => controlVectorBytes([[1, Float32Array.from([1, 2, 3])], [2, Float32Array.from([4, 5, 6])]], 'u32');
 
-    it('rejects every truncation with a message naming the file', () => {
+    it('rejects every truncation with a message naming the file', async () => {
       const bytes = good();
       for (const length of [0, 3, 7, 20, 30, 60, 100, bytes.length - 40, bytes.length - 20]) {
-        expectGgufError(writeBytes(`cut-${length}.gguf`, bytes.subarray(0, length)), /truncated|runs past the end/);
+        await expectGgufError(writeBytes(`cut-${length}.gguf`, bytes.subarray(0, length)), /truncated|runs past the end/);
       }
     });
 
-    it('rejects a bad magic, other versions and big-endian files', () => {
+    it('rejects a bad magic, other versions and big-endian files', async () => {
       const bytes = good();
       const notGguf = Buffer.from(bytes);
       notGguf.write('GGML', 0, 'latin1');
-      expectGgufError(writeBytes('magic.gguf', notGguf), /not a GGUF file \(starts with 0x47474d4c/);
-      const v2 = Buffer.from(bytes);
-      v2.writeUInt32LE(2, 4);
-      expectGgufError(writeBytes('v2.gguf', v2), /unsupported GGUF version 2/);
+      await expectGgufError(writeBytes('magic.gguf', notGguf), /not a GGUF file \(starts with 0x47474d4c/);
+      const v1 = Buffer.from(bytes);
+      v1.writeUInt32LE(1, 4);
+      await expectGgufError(writeBytes('v1.gguf', v1), /unsupported GGUF version 1; versions 2 and 3 are supported/);
       const bigEndian = Buffer.from(bytes);
       bigEndian.writeUInt32BE(3, 4);
-      expectGgufError(writeBytes('be.gguf', bigEndian), /big-endian/);
+      await expectGgufError(writeBytes('be.gguf', bigEndian), /big-endian/);
     });
 
-    it('rejects absurd counts and lengths before allocating', () => {
-      expectGgufError(writeBytes('tensors.gguf', new GgufBytes().header(2n ** 63n, 0).build()), /tensor count is 9223372036854775808, more than the remaining 8 bytes can hold/);
-      expectGgufError(writeBytes('kvs.gguf', new GgufBytes().header(0, 0xffffffffffn).build()), /metadata entry count is 1099511627775/);
-      expectGgufError(writeBytes('key.gguf', new GgufBytes().header(0, 1).u64(2n ** 60n).raw(new Uint8Array(16)).build()), /metadata key #0 length is 1152921504606846976/);
+    it('rejects absurd counts and lengths before allocating', async () => {
+      // @huggingface/gguf bounds every count before it allocates; we name the file around its message.
+      await expectGgufError(writeBytes('tensors.gguf', new GgufBytes().header(2n ** 63n, 0).build()), /not a readable GGUF file \(Tensor count 9223372036854775808 exceeds maximum/);
+      await expectGgufError(writeBytes('kvs.gguf', new GgufBytes().header(0, 0xffffffffffn).build()), /KV metadata count 1099511627775 exceeds maximum/);
+      await expectGgufError(writeBytes('key.gguf', new GgufBytes().header(0, 1).u64(2n ** 60n).raw(new Uint8Array(16)).build()), /String length 1152921504606846976 exceeds maximum/);
       const hugeArray = new GgufBytes().header(0, 1).str('tokens').u32(9).u32(8).u64(1e12).build();
-      expectGgufError(writeBytes('array.gguf', hugeArray), /metadata "tokens" length is 1000000000000/);
+      await expectGgufError(writeBytes('array.gguf', hugeArray), /array length 1000000000000 exceeds maximum/);
       const hugeDims = new GgufBytes().header(1, 0).tensorInfo('direction.1', [40, 40], 0, 0).build();
-      expectGgufError(writeBytes('dims.gguf', hugeDims), /more data than the whole file holds/);
+      await expectGgufError(writeBytes('dims.gguf', hugeDims), /more data than the whole file holds/);
     });
 
-    it('rejects tensor data past the end and misplaced offsets', () => {
+    it('rejects tensor data past the end and misplaced offsets', async () => {
       const missingData = new GgufBytes()
         .header(1, 3)
         .kvString('general.architecture', 'controlvector')
@@ -272,52 +280,58 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
         .floats(new Float32Array(10))
         .build();
       const unpadded = good().subarray(0, good().length - 20);
-      expectGgufError(writeBytes('unpadded.gguf', unpadded), /truncated: the padded data section ends at byte \d+/, readGguf);
-      expectGgufError(writeBytes('past-end.gguf', missingData), /tensor "direction\.1" data \(bytes \d+–\d+\) runs past the end of the file/);
+      await expectGgufError(writeBytes('unpadded.gguf', unpadded), /truncated: the padded data section ends at byte \d+/, readGguf);
+      await expectGgufError(writeBytes('past-end.gguf', missingData), /tensor "direction\.1" data \(bytes \d+–\d+\) runs past the end of the file/);
       const farOffset = new GgufBytes().header(1, 0).tensorInfo('direction.1', [3], 0, 2 ** 40).padTo(32).floats(new Float32Array(3)).build();
-      expectGgufError(writeBytes('offset.gguf', farOffset), /tensor "direction\.1" offset is 1099511627776, larger than the whole file/, readGguf);
+      await expectGgufError(writeBytes('offset.gguf', farOffset), /tensor "direction\.1" is at data offset 1099511627776, expected 0/, readGguf);
       const gap = new GgufBytes().header(1, 0).tensorInfo('direction.1', [3], 0, 32).padTo(32).raw(new Uint8Array(64)).build();
-      expectGgufError(writeBytes('gap.gguf', gap), /is at data offset 32, expected 0/, readGguf);
+      await expectGgufError(writeBytes('gap.gguf', gap), /is at data offset 32, expected 0/, readGguf);
     });
 
-    it('rejects tensors that are not F32', () => {
-      const f16 = new GgufBytes().header(1, 0).tensorInfo('direction.1', [4], 1, 0).padTo(32).raw(new Uint8Array(32)).build();
-      expectGgufError(writeBytes('f16.gguf', f16), /tensor "direction\.1" has ggml type 1; only F32 \(type 0\) is supported/);
+    it('rejects tensors that are not F32, and ggml types nobody reads', async () => {
+      const f16 = new GgufBytes()
+        .header(1, 3)
+        .kvString('general.architecture', 'controlvector')
+        .kvString('controlvector.model_hint', 'qwen2')
+        .kvU32('controlvector.layer_count', 1)
+        .tensorInfo('direction.1', [4], 1, 0)
+        .padTo(32)
+        .raw(new Uint8Array(32))
+        .build();
+      await expectGgufError(writeBytes('f16.gguf', f16), /tensor "direction\.1" is F16; control vectors must be F32/);
+      const iq2 = new GgufBytes().header(1, 0).tensorInfo('direction.1', [256], 16, 0).padTo(32).raw(new Uint8Array(96)).build();
+      await expectGgufError(writeBytes('iq2.gguf', iq2), /tensor "direction\.1" has ggml type 16, which Persona Lens cannot read; supported: F32, .*Q4_K/, readGguf);
     });
 
-    it('rejects malformed metadata', () => {
-      const bool = new GgufBytes().header(0, 1).str('flag').u32(7).u8(2).build();
-      expectGgufError(writeBytes('bool.gguf', bool), /bool stored as 2/, readGguf);
+    it('rejects malformed metadata', async () => {
       const nested = new GgufBytes().header(0, 1).str('nested').u32(9).u32(9).u64(1).u32(4).u64(0).build();
-      expectGgufError(writeBytes('nested.gguf', nested), /array of arrays/, readGguf);
+      await expectGgufError(writeBytes('nested.gguf', nested), /array of arrays/, readGguf);
       const unknownType = new GgufBytes().header(0, 1).str('odd').u32(13).u32(0).build();
-      expectGgufError(writeBytes('type.gguf', unknownType), /unknown value type 13/, readGguf);
+      await expectGgufError(writeBytes('type.gguf', unknownType), /Unsupported metadata type: 13/, readGguf);
       const duplicate = new GgufBytes().header(0, 2).kvU32('k', 1).kvU32('k', 2).build();
-      expectGgufError(writeBytes('dup.gguf', duplicate), /"k" appears twice/, readGguf);
-      const badUtf8 = new GgufBytes().header(0, 1).u64(2).raw(new Uint8Array([0xc3, 0x28])).u32(4).u32(0).build();
-      expectGgufError(writeBytes('utf8.gguf', badUtf8), /not valid UTF-8/, readGguf);
+      await expectGgufError(writeBytes('dup.gguf', duplicate), /declares 2 metadata entries but holds 1 distinct keys \(a key appears twice\)/, readGguf);
       const badAlignment = new GgufBytes().header(0, 1).kvU32('general.alignment', 24).build();
-      expectGgufError(writeBytes('align.gguf', badAlignment), /general\.alignment 24 is not a power of two/, readGguf);
+      await expectGgufError(writeBytes('align.gguf', badAlignment), /general\.alignment 24 is not a power of two/, readGguf);
     });
 
-    it('rejects GGUFs that are not well-formed control vectors', () => {
+    it('rejects GGUFs that are not well-formed control vectors', async () => {
       const one = (index: number, d = 3): [number, Float32Array] => [index, new Float32Array(d).fill(index)];
       const model = new GgufBytes().header(0, 1).kvString('general.architecture', 'qwen2').build();
-      expectGgufError(writeBytes('model.gguf', model), /is a "qwen2" GGUF, not a control vector/);
+      await expectGgufError(writeBytes('model.gguf', model), /is a "qwen2" GGUF, not a control vector/);
       const noHint = new GgufBytes().header(0, 1).kvString('general.architecture', 'controlvector').build();
-      expectGgufError(writeBytes('nohint.gguf', noHint), /metadata "controlvector\.model_hint" is missing/);
-      expectGgufError(writeBytes('zero.gguf', controlVectorBytes([one(0), one(1)], 'u32')), /direction\.0, which llama\.cpp rejects/);
+      await expectGgufError(writeBytes('nohint.gguf', noHint), /metadata "controlvector\.model_hint" is missing/);
+      await expectGgufError(writeBytes('zero.gguf', controlVectorBytes([one(0), one(1)], 'u32')), /direction\.0, which llama\.cpp rejects/);
       const misnamed = Buffer.from(controlVectorBytes([one(7)], 'u32'));
       misnamed.write('x', misnamed.indexOf('direction.7') + 'direction.'.length, 'latin1');
-      expectGgufError(writeBytes('name.gguf', misnamed), /tensor "direction\.x" is not named direction\.<block>/);
-      expectGgufError(writeBytes('widths.gguf', controlVectorBytes([one(1, 3), one(2, 4)], 'u32')), /"direction\.2" has 4 values; every direction must have the same/);
-      expectGgufError(writeBytes('far.gguf', controlVectorBytes([one(5000)], 'u32')), /targets block 5000, beyond any real model/);
+      await expectGgufError(writeBytes('name.gguf', misnamed), /tensor "direction\.x" is not named direction\.<block>/);
+      await expectGgufError(writeBytes('widths.gguf', controlVectorBytes([one(1, 3), one(2, 4)], 'u32')), /"direction\.2" has 4 values; every direction must have the same/);
+      await expectGgufError(writeBytes('far.gguf', controlVectorBytes([one(5000)], 'u32')), /targets block 5000, beyond any real model/);
       const nan = controlVectorBytes([[1, Float32Array.from([1, NaN, 3])]], 'u32');
-      expectGgufError(writeBytes('nan.gguf', nan), /"direction\.1" holds NaN at index 1/);
+      await expectGgufError(writeBytes('nan.gguf', nan), /"direction\.1" holds NaN at index 1/);
       const count = controlVectorBytes([one(1), one(2)], 'u32');
       const wrongCount = Buffer.from(count);
       wrongCount.writeUInt32LE(7, count.indexOf('controlvector.layer_count') + 'controlvector.layer_count'.length + 4);
-      expectGgufError(writeBytes('count.gguf', wrongCount), /layer_count says 7 but the file holds 2 direction tensors/);
+      await expectGgufError(writeBytes('count.gguf', wrongCount), /layer_count says 7 but the file holds 2 direction tensors/);
       const twoD = new GgufBytes()
         .header(1, 3)
         .kvString('general.architecture', 'controlvector')
@@ -328,12 +342,12 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
         .floats(new Float32Array(4))
         .padTo(32)
         .build();
-      expectGgufError(writeBytes('2d.gguf', twoD), /shape \[2,2\]; a direction must be one-dimensional/);
+      await expectGgufError(writeBytes('2d.gguf', twoD), /shape \[2,2\]; a direction must be one-dimensional/);
     });
   });
 
   describe('generic GGUF values', () => {
-    it('round-trips every value type and keeps NaN payloads bit-exact', () => {
+    it('round-trips every value type and keeps NaN payloads bit-exact', async () => {
       const metadata = new Map<string, GgufValue>([
         ['a.u8', { type: 'u8', value: 255 }],
         ['a.i8', { type: 'i8', value: -128 }],
@@ -352,13 +366,13 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
       ]);
       const payloads = new Float32Array(new Uint32Array([0x7fc00001, 0xffbfffff, 0x80000000, 0x00000001]).buffer);
       writeGguf(file('values.gguf'), metadata, [{ name: 'payloads', dims: [2, 2], data: payloads }]);
-      const parsed = readGguf(file('values.gguf'));
+      const parsed = await readGguf(file('values.gguf'));
       assert.deepEqual(parsed.metadata, metadata);
       assert.deepEqual(parsed.tensors[0].dims, [2, 2]);
       assert.deepEqual(bits(parsed.tensors[0].data), [0x7fc00001, 0xffbfffff, 0x80000000, 0x00000001]);
     });
 
-    it('refuses to write values that do not fit their type', () => {
+    it('refuses to write values that do not fit their type', async () => {
       const out = file('bad-values.gguf');
       assert.throws(() => writeGguf(out, new Map([['x', { type: 'u8', value: 256 }]]), []), /256 is not a valid u8/);
       assert.throws(() => writeGguf(out, new Map([['x', { type: 'i32', value: 1.5 }]]), []), /1\.5 is not a valid i32/);

@@ -147,7 +147,7 @@ describe('LoRA adapters (PEFT) merged at load', function () {
     assert.equal(adapter.deltas.size, 1);
   });
 
-  const shapes = (dir: string) => new Map([...openCheckpoint(dir).weights].map(([n, w]) => [n, w.info.shape]));
+  const shapes = (dir: string) => new Map([...openCheckpoint(dir).weights].map(([n, w]) => [n, w.shape]));
   const refusal = (name: string, setup: (dir: string) => void, pattern: RegExp) =>
     it(`refuses ${name}`, () => {
       const dir = path.join(temp, `bad-${name.replace(/\W+/g, '-')}`);

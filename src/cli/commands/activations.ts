@@ -9,7 +9,7 @@ import { writeSafetensors } from '../../core/model/safetensors';
 export const activationsCommand: CliCommand = {
   name: 'activations',
   summary: 'Write the residual stream at every layer for a text (HF hidden_states convention)',
-  usage: 'persona-lens activations --model DIR --text STRING [--chat] --out FILE.safetensors [--steer VEC --layer L --coef A]',
+  usage: 'persona-lens activations --model MODEL --text STRING [--chat] --out FILE.safetensors [--steer VEC --layer L --coef A]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'text', kind: 'string', description: 'the text (tokenized like HF tokenizer(text))', required: true },

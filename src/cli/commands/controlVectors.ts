@@ -2,8 +2,8 @@
 import { numberListOption, numberOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
 import { readPersonaVector } from '../../core/vectors/personaVectorFile';
-import { checkControlVectorFits, exportControlVector, importControlVector } from '../../core/vectors/gguf';
-import { openCheckpoint } from '../../core/model/checkpoint';
+import { checkControlVectorFits, exportControlVector, importControlVector } from '../../core/vectors/controlVector';
+import { openModel } from '../../core/model/openModel';
 import { writeSafetensors } from '../../core/model/safetensors';
 import { checkOutputs, requireInputFile } from '../../core/io/userFiles';
 
@@ -35,7 +35,7 @@ export const exportGgufCommand: CliCommand = {
 export const importGgufCommand: CliCommand = {
   name: 'import-gguf',
   summary: 'Read a llama.cpp / repeng control vector (GGUF) into a steering vector for a model, checking its dimensions',
-  usage: 'persona-lens import-gguf FILE.gguf --model DIR --out VEC.safetensors',
+  usage: 'persona-lens import-gguf FILE.gguf --model MODEL --out VEC.safetensors',
   options: [
     { name: 'model', kind: 'string', description: 'the model it will steer (dimensions are checked)', required: true },
     { name: 'out', kind: 'string', description: 'steering vector to write ([layers+1, d] F32)', required: true },
@@ -48,8 +48,8 @@ export const importGgufCommand: CliCommand = {
     if (!out.endsWith('.safetensors')) throw new UsageError('--out must end with .safetensors');
     requireInputFile(input, 'GGUF file');
     checkOutputs([{ label: '--out', path: out }], [{ label: 'GGUF file', path: input }, { label: '--model checkpoint', path: String(args.options.model) }]);
-    const spec = openCheckpoint(String(args.options.model)).spec;
-    const imported = importControlVector(input);
+    const { spec } = await openModel(String(args.options.model));
+    const imported = await importControlVector(input);
     // llama.cpp writes the architecture it extracted on; another one's directions mean nothing here.
     if (imported.modelHint && imported.modelHint !== spec.architecture) io.err(`warning: ${input} names model_hint "${imported.modelHint}", but ${args.options.model} is a ${spec.architecture} model: the directions are unlikely to mean anything here`);
     const vector = checkControlVectorFits(imported, spec.numLayers + 1, spec.hiddenSize);

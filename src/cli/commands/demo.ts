@@ -17,7 +17,7 @@ const BUNDLED = path.join(__dirname, '..', 'models', 'organism');
 export const demoCommand: CliCommand = {
   name: 'demo',
   summary: 'The main job on the bundled model organism: extract, steer, screen, summarise, and write an HTML report',
-  usage: 'persona-lens demo [--model DIR] [--out DIR]',
+  usage: 'persona-lens demo [--model MODEL] [--out DIR]',
   options: [
     { name: 'model', kind: 'string', description: 'model folder with traits/ and datasets/ (default: the bundled organism)' },
     { name: 'out', kind: 'string', description: 'report folder (default ./persona-lens-report)' },

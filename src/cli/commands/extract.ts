@@ -3,7 +3,7 @@ import { checkOutputs, requireInputFile } from '../../core/io/userFiles';
 import type { CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
-import { openCheckpoint } from '../../core/model/checkpoint';
+import { openModel } from '../../core/model/openModel';
 import { readTraitFile, traitHash } from '../../core/traits/traitFile';
 import { resolveLocalJudge } from '../../core/judges/resolveJudge';
 import { extractPersonaVector } from '../../core/extraction/extract';
@@ -17,7 +17,7 @@ import { DEFAULT_STEERING_EVALUATION } from '../../core/extraction/steeringEvalu
 export const extractCommand: CliCommand = {
   name: 'extract',
   summary: 'Extract a persona vector from a trait definition (rollouts → judge → mean difference → steering sweep)',
-  usage: 'persona-lens extract --model DIR --trait TRAIT.json --out VEC.safetensors [--judge ID] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--no-sweep] [--no-validate]',
+  usage: 'persona-lens extract --model MODEL --trait TRAIT.json --out VEC.safetensors [--judge ID] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--no-sweep] [--no-validate]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'trait', kind: 'string', description: 'trait definition file (.json)', required: true },
@@ -62,7 +62,7 @@ export const extractCommand: CliCommand = {
     const trait = readTraitFile(traitFile);
     const modelDir = String(args.options.model);
     const judge = resolveLocalJudge(String(args.options.judge ?? trait.judge ?? 'lexicon'), modelDir);
-    const { spec } = openCheckpoint(modelDir);
+    const { spec } = await openModel(modelDir);
     const badRows = settings.sweep ? (settings.sweep.rows ?? []).filter((r) => r > spec.numLayers) : [];
     if (badRows.length) throw new UsageError(`--layers ${badRows.join(', ')}: this model has rows 1–${spec.numLayers} (one per block)`);
     const options = loadOptions(args, io);
@@ -76,7 +76,7 @@ export const extractCommand: CliCommand = {
         runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`), (line) => io.err(line)),
       );
       writePersonaVector(out, result, {
-        model: path.basename(path.resolve(modelDir)),
+        model: model.checkpoint.displayName,
         modelFingerprint: model.checkpoint.fingerprint,
         architecture: model.checkpoint.spec.architecture,
         traitHash: traitHash(trait),

@@ -8,7 +8,7 @@ import { runContext } from '../../core/cancellation';
 export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'Generate a reply, optionally steered by a persona vector',
-  usage: 'persona-lens generate --model DIR --prompt STRING [--system S] [--steer VEC --layer L --coef A] [--max-tokens N] [--seed N]',
+  usage: 'persona-lens generate --model MODEL --prompt STRING [--system S] [--steer VEC --layer L --coef A] [--max-tokens N] [--seed N]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'prompt', kind: 'string', description: 'the user message', required: true },

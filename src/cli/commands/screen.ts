@@ -3,7 +3,7 @@ import { intOption, numberOption, stringOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { AtomicFile, checkOutputs, requireInputFile, writeFileAtomic } from '../../core/io/userFiles';
-import { openCheckpoint } from '../../core/model/checkpoint';
+import { openModel } from '../../core/model/openModel';
 import { EXIT_FAILED, EXIT_NOT_FINITE } from '../command';
 import { loadModel } from '../../core/model/loadedModel';
 import { readDataset, type DatasetIssue } from '../../core/datasets/datasetReader';
@@ -19,7 +19,7 @@ import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/sc
 export const screenCommand: CliCommand = {
   name: 'screen',
   summary: 'Score every sample of a dataset against persona vectors (projection, ΔP, fast ΔP); SARIF and a CI gate',
-  usage: 'persona-lens screen DATASET --model DIR --vector VEC.safetensors[,…] [--metric projection|delta|fast-delta] [--threshold …] [--out scores.jsonl|.csv] [--sarif report.sarif] [--fail-above X]',
+  usage: 'persona-lens screen DATASET --model MODEL --vector VEC.safetensors[,…] [--metric projection|delta|fast-delta] [--threshold …] [--out scores.jsonl|.csv] [--sarif report.sarif] [--fail-above X]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'vector', kind: 'string', description: 'vector file(s), comma-separated', required: true },
@@ -58,7 +58,7 @@ export const screenCommand: CliCommand = {
       [{ label: 'dataset', path: dataset }, ...modelInputs(args), ...vectorFiles.map((f) => ({ label: '--vector file', path: f }))],
     );
     const modelDir = String(args.options.model);
-    const { spec, fingerprint } = openCheckpoint(modelDir);
+    const { spec, fingerprint } = await openModel(modelDir);
     const vectors = vectorFiles.map((f) => loadTraitVector(f, spec.numLayers + 1, spec.hiddenSize, layer));
     for (const v of vectors) {
       const warning = vectorModelMismatch(v, { fingerprint, architecture: spec.architecture });

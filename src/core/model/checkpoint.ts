@@ -1,14 +1,16 @@
 /**
- * A local checkpoint folder in Hugging Face layout: config.json, model.safetensors or sharded
- * model-*.safetensors + model.safetensors.index.json, tokenizer files. Everything is validated up front:
- * pickle weights are refused (never unpickled), missing or truncated files and bogus headers are named.
+ * The weights of a model as the engine reads them, whatever the file format: a Hugging Face checkpoint folder
+ * (config.json, model.safetensors or sharded model-*.safetensors + model.safetensors.index.json, tokenizer files)
+ * opened here, or a GGUF file (src/core/gguf/ggufModel.ts). Tensors are named and shaped as in HF transformers.
+ * Everything is validated up front: pickle weights are refused (never unpickled), missing or truncated files and
+ * bogus headers are named.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseModelConfig, parameterCount, type ModelSpec } from './config';
-import { readSafetensorsHeader, type SafetensorsHeader, type TensorInfo } from './safetensors';
+import { readSafetensorsHeader, readTensorBytes, readTensorRows, toFloat32, type SafetensorsHeader, type TensorInfo } from './safetensors';
 import { bytesPerWeight, resolvePrecision, type WeightPrecision, type WeightPrecisionChoice } from './quantize';
 
 export class CheckpointError extends Error {
@@ -18,21 +20,43 @@ export class CheckpointError extends Error {
   }
 }
 
+/** One tensor of a model, readable a piece of rows at a time (so a large tensor is never whole in memory). */
 export interface WeightRef {
+  /** The file holding it (named in messages). */
   file: string;
-  info: TensorInfo;
+  /** Row-major shape in HF's convention ([out, in] for a linear weight). */
+  shape: number[];
+  /** Stored type: F32 / F16 / BF16 (safetensors) or a ggml type name (GGUF). */
+  dtype: string;
+  /** float32 values of rows [first, first + count) along dim 0; a 1-D tensor is one row. */
+  readRows(first: number, count: number): Float32Array;
+  /** Present when the file stores the rows exactly as MatMulNBits blocks of these bits (GGUF Q8_0 / Q4_0). */
+  exactBlocks?: { bits: 4 | 8; readRows(first: number, count: number, packed: Uint8Array, scales: Float32Array): void };
 }
 
 export interface Checkpoint {
-  dir: string;
+  /** What the user named: a checkpoint folder or a GGUF file. */
+  path: string;
+  format: 'safetensors' | 'gguf';
   spec: ModelSpec;
-  /** Every tensor by name, with the shard that holds it. */
+  /** Every tensor by its HF name. */
   weights: Map<string, WeightRef>;
+  /** safetensors shards (F32 ones are cloned into the cache as they are); empty for GGUF. */
   shards: SafetensorsHeader[];
-  /** Identifies these exact weights: hash of config, file names, sizes and modification times. */
+  /** Identifies these exact weights: hash of config/header, file names, sizes and modification times. */
   fingerprint: string;
-  /** raw config.json, kept for metadata. */
-  rawConfig: Record<string, unknown>;
+  /** A name for the model in messages and vector metadata. */
+  displayName: string;
+}
+
+/** A WeightRef over a safetensors tensor. */
+export function safetensorsWeight(file: string, info: TensorInfo): WeightRef {
+  return {
+    file,
+    shape: info.shape,
+    dtype: info.dtype,
+    readRows: (first, count) => (info.shape.length <= 1 ? toFloat32(readTensorBytes(file, info), info.dtype) : toFloat32(readTensorRows(file, info, first, count), info.dtype)),
+  };
 }
 
 export function openCheckpoint(dir: string): Checkpoint {
@@ -51,8 +75,8 @@ export function openCheckpoint(dir: string): Checkpoint {
   const shardFiles = findShards(dir, files);
   const shards = shardFiles.map((f) => readSafetensorsHeader(f));
   const weights = new Map<string, WeightRef>();
-  for (const shard of shards) for (const [name, info] of shard.tensors) weights.set(name, { file: shard.path, info });
-  validateWeights(dir, spec, weights);
+  for (const shard of shards) for (const [name, info] of shard.tensors) weights.set(name, safetensorsWeight(shard.path, info));
+  validateWeights(dir, spec, weights, 'config.json', ['F32', 'F16', 'BF16']);
 
   const hash = createHash('sha256');
   hash.update(readFileSync(configPath));
@@ -60,7 +84,7 @@ export function openCheckpoint(dir: string): Checkpoint {
     const st = statSync(f);
     hash.update(`${path.basename(f)}:${st.size}:${st.mtimeMs}`);
   }
-  return { dir, spec, weights, shards, fingerprint: hash.digest('hex').slice(0, 16), rawConfig };
+  return { path: dir, format: 'safetensors', spec, weights, shards, fingerprint: hash.digest('hex').slice(0, 16), displayName: path.basename(path.resolve(dir)) };
 }
 
 function findShards(dir: string, files: string[]): string[] {
@@ -116,20 +140,30 @@ export function lmHeadName(ckpt: { spec: ModelSpec; weights: Map<string, unknown
   return 'model.embed_tokens.weight';
 }
 
-function validateWeights(dir: string, spec: ModelSpec, weights: Map<string, WeightRef>): void {
-  const { hiddenSize: d, intermediateSize: f, numHeads: h, numKvHeads: kv, headDim: hd, vocabSize: v } = spec;
-  const expect = (name: string, shape: number[]): void => {
+/**
+ * Checks that every tensor the spec needs is present with the shape it implies and, when `dtypes` is given, of a
+ * supported type. `source` names what implied the shapes (config.json, the GGUF metadata).
+ */
+export function validateWeights(where: string, spec: ModelSpec, weights: Map<string, Pick<WeightRef, 'shape' | 'dtype'>>, source: string, dtypes?: string[]): void {
+  if (!weights.has('lm_head.weight') && !spec.tieWordEmbeddings) throw new CheckpointError(`${where}: lm_head.weight is missing and tie_word_embeddings is not true`);
+  for (const [name, shape] of requiredWeights(spec, weights.has('lm_head.weight'))) {
     const w = weights.get(name);
-    if (!w) throw new CheckpointError(`${dir}: weight "${name}" is missing (does config.json match these weights?)`);
-    if (w.info.shape.length !== shape.length || w.info.shape.some((s, i) => s !== shape[i])) {
-      throw new CheckpointError(`${dir}: weight "${name}" has shape [${w.info.shape}] but config.json implies [${shape}]`);
+    if (!w) throw new CheckpointError(`${where}: weight "${name}" is missing (does ${source} match these weights?)`);
+    if (w.shape.length !== shape.length || w.shape.some((s, i) => s !== shape[i])) {
+      throw new CheckpointError(`${where}: weight "${name}" has shape [${w.shape}] but ${source} implies [${shape}]`);
     }
-    if (!['F32', 'F16', 'BF16'].includes(w.info.dtype)) throw new CheckpointError(`${dir}: weight "${name}" is ${w.info.dtype}; only F32, F16 and BF16 are supported`);
-  };
+    if (dtypes && !dtypes.includes(w.dtype)) throw new CheckpointError(`${where}: weight "${name}" is ${w.dtype}; only ${dtypes.join(', ')} are supported`);
+  }
+}
+
+/** Every tensor the engine reads for this spec, with its HF shape. */
+function requiredWeights(spec: ModelSpec, hasLmHead: boolean): Map<string, number[]> {
+  const { hiddenSize: d, intermediateSize: f, numHeads: h, numKvHeads: kv, headDim: hd, vocabSize: v } = spec;
+  const shapes = new Map<string, number[]>();
+  const expect = (name: string, shape: number[]) => shapes.set(name, shape);
   expect('model.embed_tokens.weight', [v, d]);
   expect('model.norm.weight', [d]);
-  if (weights.has('lm_head.weight')) expect('lm_head.weight', [v, d]);
-  else if (!spec.tieWordEmbeddings) throw new CheckpointError(`${dir}: lm_head.weight is missing and tie_word_embeddings is not true`);
+  if (hasLmHead) expect('lm_head.weight', [v, d]);
   for (let l = 0; l < spec.numLayers; l++) {
     const n = weightNames(spec, l);
     expect(n.inputNorm, [d]);
@@ -157,6 +191,7 @@ function validateWeights(dir: string, spec: ModelSpec, weights: Map<string, Weig
       expect(`${n.down}.bias`, [d]);
     }
   }
+  return shapes;
 }
 
 export interface MemoryEstimate {

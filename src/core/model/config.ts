@@ -9,6 +9,8 @@ export interface RopeSpec {
   theta: number;
   /** 'llama3' frequency scaling (Llama 3.1+); undefined for plain RoPE. */
   llama3?: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  /** Per-frequency divisors, as GGUF files carry llama3 scaling (`rope_freqs.weight`); length headDim / 2. */
+  frequencyFactors?: number[];
 }
 
 export interface ModelSpec {

@@ -1,8 +1,9 @@
 /** A model ready to run: checkpoint + tokenizer + onnxruntime session. The one way to load a model. */
-import { assertMemoryAvailable, openCheckpoint, precisionFor, type Checkpoint } from './checkpoint';
+import { assertMemoryAvailable, precisionFor, type Checkpoint } from './checkpoint';
+import { loadTokenizer, openModel } from './openModel';
 import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
 import { DecoderSession } from './decoderSession';
-import { Tokenizer } from './tokenizer';
+import type { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';
 import { openLoraAdapter } from './loraAdapter';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ export interface LoadedModel {
   precision: WeightPrecision;
   session: DecoderSession;
   tokenizer: Tokenizer;
-  /** EOS ids from generation_config.json, config.json and the tokenizer's eos token. */
+  /** EOS ids from config.json or the GGUF metadata, and generation_config.json. */
   eosTokenIds: number[];
 }
 
@@ -30,16 +31,17 @@ export interface LoadOptions {
   log?: (line: string) => void;
 }
 
-export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  const base = openCheckpoint(dir);
+/** `modelPath`: a checkpoint folder, a .gguf file or ollama:NAME[:TAG] (openModel). */
+export async function loadModel(modelPath: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const base = await openModel(modelPath);
   const precision = precisionFor(base.spec, options.weights);
-  assertMemoryAvailable(dir, base.spec, precision);
-  const adapter = options.adapter ? openLoraAdapter(options.adapter, new Map([...base.weights].map(([name, ref]) => [name, ref.info.shape]))) : undefined;
+  assertMemoryAvailable(modelPath, base.spec, precision);
+  const adapter = options.adapter ? openLoraAdapter(options.adapter, new Map([...base.weights].map(([name, ref]) => [name, ref.shape]))) : undefined;
   // Base + adapter, or the same weights quantized, is another model: every cache keyed by the fingerprint (graph,
   // rollouts, screening) must say so. The adapter merges before quantization.
   const fingerprint = `${base.fingerprint}${adapter ? `-lora-${adapter.fingerprint}` : ''}${precision === 'f32' ? '' : `-${precision}`}`;
   const checkpoint = { ...base, fingerprint };
-  const tokenizer = await Tokenizer.load(dir);
+  const tokenizer = await loadTokenizer(base);
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
   let prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision);
   let session: DecoderSession;
@@ -53,13 +55,14 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision);
     session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
   }
-  return { checkpoint, precision, session, tokenizer, eosTokenIds: eosIds(dir, checkpoint) };
+  return { checkpoint, precision, session, tokenizer, eosTokenIds: eosIds(checkpoint) };
 }
 
-function eosIds(dir: string, checkpoint: Checkpoint): number[] {
+/** The spec's EOS ids (config.json or GGUF metadata) and, for a folder, generation_config.json's. */
+function eosIds(checkpoint: Checkpoint): number[] {
   const ids = new Set(checkpoint.spec.eosTokenIds);
-  const genPath = path.join(dir, 'generation_config.json');
-  if (existsSync(genPath)) {
+  const genPath = path.join(checkpoint.path, 'generation_config.json');
+  if (checkpoint.format === 'safetensors' && existsSync(genPath)) {
     try {
       const gen = JSON.parse(readFileSync(genPath, 'utf8'));
       for (const id of [gen.eos_token_id].flat()) if (typeof id === 'number') ids.add(id);

@@ -3,12 +3,16 @@
  * Used by the engine process; the CLI loads directly.
  */
 import { loadModel, type LoadedModel, type LoadOptions } from './loadedModel';
-import { estimateMemory, openCheckpoint, precisionFor } from './checkpoint';
+import { estimateMemory, precisionFor } from './checkpoint';
+import { openModel } from './openModel';
 import type { Architecture } from './config';
 import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
 
 export interface ModelSummary {
   path: string;
+  /** The model's name (folder, GGUF general.name, or ollama:NAME:TAG). */
+  name: string;
+  format: 'safetensors' | 'gguf';
   architecture: Architecture;
   layers: number;
   hiddenSize: number;
@@ -22,12 +26,15 @@ export interface ModelSummary {
   fingerprint: string;
 }
 
-export function inspectModel(dir: string, weights: WeightPrecisionChoice = 'auto'): ModelSummary {
-  const ckpt = openCheckpoint(dir);
+/** `modelPath`: a checkpoint folder, a .gguf file or ollama:NAME[:TAG]. */
+export async function inspectModel(modelPath: string, weights: WeightPrecisionChoice = 'auto'): Promise<ModelSummary> {
+  const ckpt = await openModel(modelPath);
   const precision = precisionFor(ckpt.spec, weights);
   const memory = estimateMemory(ckpt.spec, precision);
   return {
-    path: dir,
+    path: modelPath,
+    name: ckpt.displayName,
+    format: ckpt.format,
     architecture: ckpt.spec.architecture,
     layers: ckpt.spec.numLayers,
     hiddenSize: ckpt.spec.hiddenSize,

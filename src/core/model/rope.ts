@@ -1,11 +1,13 @@
 /** Rotary position embedding tables, computed exactly as HF does (float32 inv_freq and angles, half-split layout). */
 import type { RopeSpec } from './config';
 
-/** inv_freq[i] for i < headDim/2, with llama3 frequency scaling when configured. */
+/** inv_freq[i] for i < headDim/2, with llama3 frequency scaling (as HF parameters or GGUF factors) when configured. */
 export function inverseFrequencies(headDim: number, rope: RopeSpec): Float32Array {
   const half = headDim / 2;
   const inv = new Float32Array(half);
   for (let i = 0; i < half; i++) inv[i] = 1 / Math.fround(rope.theta ** Math.fround((2 * i) / headDim));
+  // llama.cpp divides each frequency by its factor (ggml_rope_ext's freq_factors).
+  if (rope.frequencyFactors) return inv.map((f, i) => f / rope.frequencyFactors![i]);
   const s = rope.llama3;
   if (!s) return inv;
   const lowFreqWavelen = s.originalMaxPositions / s.lowFreqFactor;

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from './checkpoint';
+import type { TokenizerFiles } from '../gguf/ggufTokenizer';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -18,19 +19,45 @@ interface HfTokenizer {
   chat_template?: string | null;
 }
 
+type Transformers = typeof import('@huggingface/transformers');
+type TokenizerClass = typeof import('@huggingface/transformers').PreTrainedTokenizer;
+
+/** transformers.js `AutoTokenizer`'s choice: the exported class named by `tokenizer_class` (less "Fast"), else the base class. */
+function tokenizerClass(transformers: Transformers, name: unknown): TokenizerClass {
+  const exported = typeof name === 'string' ? (transformers as unknown as Record<string, unknown>)[name.replace(/Fast$/, '')] : undefined;
+  const isTokenizerClass = typeof exported === 'function' && (exported === transformers.PreTrainedTokenizer || exported.prototype instanceof transformers.PreTrainedTokenizer);
+  return isTokenizerClass ? (exported as TokenizerClass) : transformers.PreTrainedTokenizer;
+}
+
 export class Tokenizer {
   private constructor(private readonly hf: HfTokenizer, readonly hasChatTemplate: boolean) {}
 
   static async load(dir: string): Promise<Tokenizer> {
     if (!existsSync(path.join(dir, 'tokenizer.json'))) throw new CheckpointError(`${dir} has no tokenizer.json; Persona Lens needs the fast tokenizer file next to the weights.`);
+    return Tokenizer.build(dir, (transformers) => transformers.AutoTokenizer.from_pretrained(path.resolve(dir), { local_files_only: true }));
+  }
+
+  /**
+   * From tokenizer.json / tokenizer_config.json contents that are not files on disk (a GGUF file's tokenizer).
+   * The class is picked from `tokenizer_class` the way transformers.js's `AutoTokenizer.from_pretrained` does.
+   */
+  static async fromFiles(files: TokenizerFiles, label: string): Promise<Tokenizer> {
+    return Tokenizer.build(label, (transformers) => {
+      const TokenizerClass = tokenizerClass(transformers, files.tokenizerConfig.tokenizer_class);
+      return new TokenizerClass(files.tokenizerJson, files.tokenizerConfig);
+    });
+  }
+
+  /** transformers.js offline, then `create`; any failure becomes one CheckpointError naming `label`. */
+  private static async build(label: string, create: (transformers: Transformers) => unknown): Promise<Tokenizer> {
     const transformers = await import('@huggingface/transformers');
     transformers.env.allowRemoteModels = false;
     transformers.env.allowLocalModels = true;
     try {
-      const hf = (await transformers.AutoTokenizer.from_pretrained(path.resolve(dir), { local_files_only: true })) as unknown as HfTokenizer;
+      const hf = (await create(transformers)) as HfTokenizer;
       return new Tokenizer(hf, Boolean(hf.chat_template));
     } catch (err) {
-      throw new CheckpointError(`${dir}: the tokenizer could not be loaded (${(err as Error).message})`);
+      throw new CheckpointError(`${label}: the tokenizer could not be loaded (${(err as Error).message})`);
     }
   }
 

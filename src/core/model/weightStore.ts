@@ -15,9 +15,9 @@
 import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Checkpoint } from './checkpoint';
+import type { Checkpoint, WeightRef } from './checkpoint';
 import { CheckpointError, lmHeadName, weightNames } from './checkpoint';
-import { firstNonFinite, readTensorBytes, readTensorRows, toFloat32, type TensorInfo } from './safetensors';
+import { firstNonFinite, readTensorBytes, toFloat32 } from './safetensors';
 import { writeFileAtomic } from '../io/userFiles';
 import { mergedTensor, type LoraAdapter } from './loraAdapter';
 import { buildDecoderGraph, DECODER_GRAPH_VERSION, type StoredWeight } from './decoderGraph';
@@ -74,6 +74,8 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
     }
   });
 
+  // Tensors without a cloned shard (GGUF files, and safetensors tensors not cloned) are written to weights.bin.
+  for (const name of ckpt.weights.keys()) if (!stored.has(name) && !toWrite.includes(name)) toWrite.push(name);
   const adapted = new Set(adapter ? [...adapter.deltas.keys(), ...adapter.replacements.keys()] : []);
   for (const name of adapted) if (!toWrite.includes(name)) toWrite.push(name);
   const quantized = new Set(precision === 'f32' ? [] : quantizedWeightNames(ckpt));
@@ -84,19 +86,22 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
       for (const name of toWrite) {
         const ref = ckpt.weights.get(name)!;
         // A merged LoRA tensor exists whole; a checkpoint tensor is read in pieces of rows.
-        const merged = adapted.has(name) ? mergedTensor(adapter!, name, () => toFloat32(readTensorBytes(ref.file, ref.info), ref.info.dtype)) : undefined;
-        const pieces = merged ? [{ first: 0, values: merged }] : rowPieces(ref.file, ref.info);
+        const merged = adapted.has(name) ? mergedTensor(adapter!, name, () => ref.readRows(0, ref.shape[0])) : undefined;
+        const pieces = merged ? [{ first: 0, values: merged }] : rowPieces(ref);
         if (quantized.has(name) && precision !== 'f32') {
           // Untied embeddings are only gathered: int8 costs no speed and keeps row 0 exact (quantize.ts).
           const bits = name === 'model.embed_tokens.weight' && lmHeadName(ckpt) !== name ? 8 : bitsOf(precision);
-          stored.set(name, writeBlocks(out, name, ref.info.shape as [number, number], bits, pieces, ref.file, folder));
+          const shape = ref.shape as [number, number];
+          // GGUF Q8_0 / Q4_0 rows are already MatMulNBits blocks: copied exactly, never requantized.
+          const exact = !merged && ref.exactBlocks?.bits === bits ? ref.exactBlocks : undefined;
+          stored.set(name, exact ? writeExactBlocks(out, name, shape, exact, ref.file, folder) : writeBlocks(out, name, shape, bits, pieces, ref.file, folder));
         } else {
           const start = out.begin();
           for (const piece of pieces) {
             checkFinite(piece.values, name, ref.file, folder);
             out.write(piece.values);
           }
-          stored.set(name, { kind: 'f32', location: 'weights.bin', offset: start, length: out.offset - start, shape: ref.info.shape });
+          stored.set(name, { kind: 'f32', location: 'weights.bin', offset: start, length: out.offset - start, shape: ref.shape });
         }
       }
     } finally {
@@ -130,18 +135,15 @@ export function quantizedWeightNames(ckpt: Pick<Checkpoint, 'spec' | 'weights'>)
 /** About this many values per piece read, converted and quantized at a time. */
 const PIECE_VALUES = 1 << 22;
 
-function* rowPieces(file: string, info: TensorInfo): Generator<{ first: number; values: Float32Array }> {
-  const rows = info.shape.length > 1 ? info.shape[0] : 1;
-  const perRow = info.shape.length > 1 ? info.shape.slice(1).reduce((a, b) => a * b, 1) : info.shape[0] ?? 1;
-  const step = Math.max(1, Math.floor(PIECE_VALUES / Math.max(1, perRow)));
-  if (info.shape.length <= 1) {
-    yield { first: 0, values: toFloat32(readTensorBytes(file, info), info.dtype) };
+function* rowPieces(ref: WeightRef): Generator<{ first: number; values: Float32Array }> {
+  if (ref.shape.length <= 1) {
+    yield { first: 0, values: ref.readRows(0, 1) };
     return;
   }
-  for (let first = 0; first < rows; first += step) {
-    const count = Math.min(step, rows - first);
-    yield { first, values: toFloat32(readTensorRows(file, info, first, count), info.dtype) };
-  }
+  const rows = ref.shape[0];
+  const perRow = ref.shape.slice(1).reduce((a, b) => a * b, 1);
+  const step = Math.max(1, Math.floor(PIECE_VALUES / Math.max(1, perRow)));
+  for (let first = 0; first < rows; first += step) yield { first, values: ref.readRows(first, Math.min(step, rows - first)) };
 }
 
 /** Quantizes a [N, K] weight piece by piece: all packed blocks, then all scales. */
@@ -163,6 +165,33 @@ function writeBlocks(out: AlignedWriter, name: string, shape: [number, number], 
   return {
     kind: 'blocks',
     bits,
+    shape,
+    packed: { location: 'weights.bin', offset: packedStart, length: packedLength, shape: q.packed },
+    scales: { location: 'weights.bin', offset: scalesStart, length: scales.byteLength, shape: q.scales },
+  };
+}
+
+/** Copies rows the file already stores as MatMulNBits blocks (exact), piece by piece. */
+function writeExactBlocks(out: AlignedWriter, name: string, shape: [number, number], exact: NonNullable<WeightRef['exactBlocks']>, file: string, folder: string): StoredWeight {
+  const [n, k] = shape;
+  const q = quantizedShapes(n, k, exact.bits);
+  const scales = new Float32Array(n * q.blocks);
+  const step = Math.max(1, Math.floor(PIECE_VALUES / k));
+  const packedStart = out.begin();
+  for (let first = 0; first < n; first += step) {
+    const rows = Math.min(step, n - first);
+    const packed = new Uint8Array(rows * q.blocks * q.blobBytes);
+    exact.readRows(first, rows, packed, scales.subarray(first * q.blocks, (first + rows) * q.blocks));
+    out.write(packed);
+  }
+  // A NaN / Inf block scale would poison every row it touches.
+  checkFinite(scales, `${name} (block scales)`, file, folder);
+  const packedLength = out.offset - packedStart;
+  const scalesStart = out.begin();
+  out.write(scales);
+  return {
+    kind: 'blocks',
+    bits: exact.bits,
     shape,
     packed: { location: 'weights.bin', offset: packedStart, length: packedLength, shape: q.packed },
     scales: { location: 'weights.bin', offset: scalesStart, length: scales.byteLength, shape: q.scales },
