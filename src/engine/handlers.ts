@@ -15,12 +15,8 @@ import { summarizeCell } from '../core/extraction/steeringSweep';
 import { writePersonaVector } from '../core/vectors/personaVectorFile';
 import { traitHash, validateTrait } from '../core/traits/traitFile';
 import { defaultCacheRoot } from '../core/model/weightStore';
-import { resolveLocalJudge } from '../core/judges/resolveJudge';
-import { ProviderJudge } from '../core/judges/providerJudge';
-import { OpenAIProvider } from '../core/providers/openaiProvider';
-import { LocalModelProvider } from '../core/providers/localModelProvider';
-import { ConcurrencyLimiter } from '../core/providers/concurrencyLimiter';
 import type { Judge } from '../core/judges/judge';
+import { createJudge } from '../core/judges/judgeFactory';
 import { screenDataset } from '../core/screening/screenDataset';
 import { measureFinetuningShift } from '../core/finetuning/finetuningShift';
 import type { LoadedModel } from '../core/model/loadedModel';
@@ -28,24 +24,9 @@ import { runSteeringLab } from '../core/extraction/steeringLab';
 import { monitorText } from '../core/monitoring/monitor';
 import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
 
-/** Builds the judge an engine job asked for. */
+/** The judge an engine job asked for, from the one judge factory; host judges answer through hostCall. */
 function judgeFor(spec: JudgeSpec, model: LoadedModel | undefined, modelPath: string, host: HostBridge): Judge {
-  switch (spec.kind) {
-    case 'lexicon':
-      return resolveLocalJudge('lexicon', modelPath);
-    case 'openai':
-      return new ProviderJudge(new OpenAIProvider({ baseUrl: spec.baseUrl, model: spec.model, apiKey: spec.apiKey, concurrency: spec.concurrency }));
-    case 'self':
-      if (!model) throw new TypeError('the self-judge needs the loaded model');
-      return new ProviderJudge(new LocalModelProvider(model), { weak: true });
-    case 'host': {
-      // Judges overlap their requests; the host's language model gets at most four at a time.
-      const limiter = new ConcurrencyLimiter(4);
-      return new ProviderJudge({ id: spec.id, supportsLogprobs: false, complete: (request) => limiter.run(() => host.call('chatComplete', { provider: spec.id, request })) });
-    }
-    default:
-      throw new TypeError(`unknown judge kind ${(spec as { kind?: string }).kind}`);
-  }
+  return createJudge(spec, { modelPath, model, hostComplete: (provider, request) => host.call('chatComplete', { provider, request }) });
 }
 
 /** Calls back into the host (for judges that live there). */

@@ -5,11 +5,12 @@
 import * as vscode from 'vscode';
 import { EngineHost } from './engineHost';
 import { registerCommands } from './commands';
+import { createStatusBar } from './statusBar';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Persona Lens');
   const engine = new EngineHost(context.extensionPath, log);
-  context.subscriptions.push(log, engine);
+  context.subscriptions.push(log, engine, createStatusBar(context, engine));
   registerCommands(context, { engine, log });
 }
 

@@ -26,6 +26,13 @@ export function currentModelPath(extensionPath: string): string | undefined {
   return existsSync(path.join(bundled, 'config.json')) ? bundled : undefined;
 }
 
+/** A short name for the model in use: the bundled organism, `ollama:NAME:TAG`, or the folder / file name. */
+export function modelLabel(extensionPath: string): string {
+  const configured = vscode.workspace.getConfiguration('personaLens').get<string>(MODEL_PATH_SETTING, '').trim();
+  if (!configured) return currentModelPath(extensionPath) ? 'organism (bundled)' : 'no model';
+  return configured.startsWith('ollama:') ? configured : path.basename(configured);
+}
+
 export function cacheRoot(context: vscode.ExtensionContext): string {
   return path.join(context.globalStorageUri.fsPath, 'cache');
 }

@@ -8,8 +8,8 @@ import { parsePanelMessage, toPanelShiftReport, type HostToPanel, type PanelShif
 import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import { EngineError } from '../engine/client';
 import { summarizeVectorFile, type VectorSummary } from '../core/vectors/vectorSummary';
-import { vectorFiles } from './vectorFiles';
-import { currentModelPath, engineModelOptions } from './modelSelection';
+import { vectorFiles, watchVectorFiles } from './vectorFiles';
+import { currentModelPath, engineModelOptions, modelLabel } from './modelSelection';
 import { judgeSpecFor } from './judges';
 import type { ScreeningView } from './screening/screeningView';
 import { LastTextEditor } from './panel/lastTextEditor';
@@ -115,6 +115,10 @@ export class PersonaLensPanel implements vscode.Disposable {
     // ScreeningView fires its CodeLens event whenever a file's results are set or cleared.
     this.dataset = new DatasetPanel(post, this.editors, { result: (uri) => services.screening.result(uri), onDidChangeResults: services.screening.onDidChangeCodeLenses });
     this.disposables.push(
+      watchVectorFiles(context, () => {
+        this.postVectors();
+        this.monitor.textChanged();
+      }),
       this.steering,
       this.monitor,
       this.dataset,
@@ -124,7 +128,10 @@ export class PersonaLensPanel implements vscode.Disposable {
     );
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
     panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.disposables);
-    services.engine.onDidChangeStatus((status) => this.post({ type: 'engineStatus', status: status === 'crashed' ? 'crashed' : 'stopped' }), undefined, this.disposables);
+    services.engine.onDidChangeStatus((status) => this.post({ type: 'engineStatus', status: status === 'crashed' ? 'crashed' : 'stopped', model: modelLabel(context.extensionPath) }), undefined, this.disposables);
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('personaLens.modelPath')) this.post({ type: 'engineStatus', status: this.services.engine.isRunning ? 'ready' : 'stopped', model: modelLabel(context.extensionPath) });
+    }, undefined, this.disposables);
   }
 
   private post(message: HostToPanel): void {
@@ -150,7 +157,7 @@ export class PersonaLensPanel implements vscode.Disposable {
   private async handle(message: PanelToHost): Promise<void> {
     switch (message.type) {
       case 'ready':
-        this.post({ type: 'engineStatus', status: this.services.engine.isRunning ? 'ready' : 'stopped' });
+        this.post({ type: 'engineStatus', status: this.services.engine.isRunning ? 'ready' : 'stopped', model: modelLabel(this.context.extensionPath) });
         this.postVectors();
         this.dataset.update(true);
         if (this.shiftReport) {

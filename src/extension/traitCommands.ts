@@ -68,7 +68,8 @@ export async function extractVectorCommand(context: vscode.ExtensionContext, eng
   }
   if (judge.kind === 'self') void vscode.window.showWarningMessage('Persona Lens: no judge is configured, so the model judges its own answers. This is a weak judge: set personaLens.judge.* for reliable vectors.');
   const config = vscode.workspace.getConfiguration('personaLens.extraction');
-  const modelLabel = path.basename(modelPath);
+  // A file-name-safe label: `ollama:qwen2.5:7b` and `model.Q4_K_M.gguf` become `ollama-qwen2.5-7b`, `model.Q4_K_M`.
+  const modelLabel = path.basename(modelPath).replace(/\.gguf$/i, '').replace(/[^\w.-]+/g, '-');
   const outPath = freshPath(outputFolder(context, 'vectors'), `${choice.trait.name}.${modelLabel}`, '.safetensors');
   const summary = await engine.withProgress(`Persona Lens: extracting "${choice.trait.name}"`, 'extract', {
     modelPath,

@@ -21,12 +21,9 @@ import { parseSteeringLabCell, type SteeringLabCell } from '../core/extraction/s
 import type { MonitorRequest, MonitorResult } from '../core/monitoring/monitor';
 import type { WeightPrecisionChoice } from '../core/model/quantize';
 
-/** Which judge an engine job uses. "host" judges run in the extension host (VS Code LM API) via hostCall. */
-export type JudgeSpec =
-  | { kind: 'lexicon' }
-  | { kind: 'openai'; baseUrl: string; model: string; apiKey?: string; concurrency?: number }
-  | { kind: 'host'; id: string }
-  | { kind: 'self' };
+/** Which judge an engine job uses (the one judge factory's spec). "host" judges run in the extension host (VS Code LM API) via hostCall. */
+export type { JudgeSpec } from '../core/judges/judgeFactory';
+import type { JudgeSpec } from '../core/judges/judgeFactory';
 
 export interface ExtractParams extends ModelRef {
   trait: TraitDefinition;

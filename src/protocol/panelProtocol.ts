@@ -66,7 +66,7 @@ export type PanelShiftReport = Omit<ShiftReport, 'traits'> & { traits: PanelTrai
 export type SteeringRunStatus = 'complete' | 'cancelled' | 'failed';
 
 export type HostToPanel =
-  | { type: 'engineStatus'; status: EngineStatus; info?: EngineInfo; message?: string }
+  | { type: 'engineStatus'; status: EngineStatus; info?: EngineInfo; message?: string; /** The model in use (its short name). */ model?: string }
   | { type: 'selfCheckProgress'; done: number; total: number }
   | { type: 'selfCheckResult'; result: SelfCheckResult }
   | { type: 'error'; message: string }
@@ -168,10 +168,11 @@ export function parsePanelMessage(value: unknown): PanelToHost | undefined {
 
 function isMonitorResult(v: unknown): v is MonitorResult {
   if (!isObject(v) || !isStringArray(v.tokens) || !Number.isInteger(v.truncated) || !Array.isArray(v.projections) || !Array.isArray(v.skipped)) return false;
-  const projectionsOk = v.projections.every((p) => isObject(p) && typeof p.vectorPath === 'string' && typeof p.trait === 'string' && Number.isInteger(p.layer) && isFiniteNumber(p.value));
+  const referenceOk = (r: unknown) => r === undefined || (isObject(r) && isFiniteNumber(r.antiEliciting) && isFiniteNumber(r.eliciting));
+  const projectionsOk = v.projections.every((p) => isObject(p) && typeof p.vectorPath === 'string' && typeof p.trait === 'string' && Number.isInteger(p.layer) && isFiniteNumber(p.value) && referenceOk(p.reference));
   const skippedOk = v.skipped.every((s) => isObject(s) && typeof s.vectorPath === 'string' && typeof s.message === 'string');
   const h = v.heatmap;
-  const heatmapOk = h === undefined || (isObject(h) && typeof h.vectorPath === 'string' && typeof h.trait === 'string' && Number.isInteger(h.layer) && Array.isArray(h.values) && h.values.length === v.tokens.length && h.values.every(isFiniteNumber));
+  const heatmapOk = h === undefined || (isObject(h) && typeof h.vectorPath === 'string' && typeof h.trait === 'string' && Number.isInteger(h.layer) && Array.isArray(h.values) && h.values.length === v.tokens.length && h.values.every(isFiniteNumber) && referenceOk(h.reference));
   return projectionsOk && skippedOk && heatmapOk;
 }
 
@@ -241,7 +242,7 @@ export function parseHostToPanel(value: unknown): HostToPanel | undefined {
   if (!isObject(value)) return undefined;
   switch (value.type) {
     case 'engineStatus':
-      return ['stopped', 'ready', 'busy', 'crashed'].includes(value.status as string) ? (value as HostToPanel) : undefined;
+      return ['stopped', 'ready', 'busy', 'crashed'].includes(value.status as string) && (value.model === undefined || typeof value.model === 'string') ? (value as HostToPanel) : undefined;
     case 'selfCheckProgress':
     case 'steerProgress':
       return isFiniteNumber(value.done) && isFiniteNumber(value.total) ? (value as HostToPanel) : undefined;

@@ -24,11 +24,12 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
     const lens = editor.locator('.codelens-decoration', { hasText: /Persona Lens · 300 samples · evil: \d+ flagged/ });
     await lens.waitFor({ timeout: 180000 });
     const summary = (await lens.innerText()).replace(/\s+/g, ' ');
-    assert.match(summary, /^Persona Lens · 300 samples · evil: \d+ flagged \([\d.]+%\), mean ΔP -?[\d.]+ \| Filter Dataset… \| Export Scores… \| Rescreen$/);
+    // The vector carries its calibration (extracted with a layer search), so the threshold is not relative to the file.
+    assert.match(summary, /^Persona Lens · 300 samples · evil: \d+ flagged \([\d.]+%, threshold -?[\d.]+ calibrated on the vector\), mean ΔP -?[\d.]+ \| Filter Dataset… \| Export Scores… \| Rescreen$/);
     await w.screenshot('screening-codelens');
   });
 
-  it('lists Problems entries only on lines labelled evil', async () => {
+  it('lists Problems entries on most lines labelled evil and on almost no others (calibrated threshold)', async () => {
     const w = wb();
     const page = w.page;
     await page.keyboard.press('Control+Shift+M');
@@ -48,17 +49,17 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
       if (seen.size >= total) return true;
       await page.keyboard.press('ArrowDown');
       return false;
-    }, { timeout: 30000, interval: 50 });
+    }, { timeout: 180000, interval: 20 });
     await page.keyboard.press('Home');
     flaggedLines = [...seen.keys()].sort((a, b) => a - b);
     const truth = labels(DATASET);
     const evilLines = [...truth].filter(([, t]) => t === 'evil').length;
-    assert.ok(total >= 10, `expected at least 10 flagged samples, got ${total}`);
-    for (const [line, label] of seen) {
-      assert.match(label, /^Warning: Likely to induce evil: evil ΔP -?\d+\.\d+ > -?\d+\.\d+ at line/, label);
-      assert.equal(truth.get(line), 'evil', `line ${line} is flagged but labelled ${truth.get(line)}: ${label}`);
-    }
-    console.log(`      ${total} flagged, all labelled evil (the file has ${evilLines} evil lines; p95 threshold): lines ${flaggedLines.join(', ')}`);
+    for (const label of seen.values()) assert.match(label, /^Warning: Likely to induce evil: evil ΔP -?\d+\.\d+ > -?\d+\.\d+ \(halfway between the median anti-trait \(-?[\d.]+\) and trait \(-?[\d.]+\) answers of the \d+ pairs this vector was extracted from\) at line/, label);
+    const wrong = [...seen.keys()].filter((line) => truth.get(line) !== 'evil');
+    const found = [...seen.keys()].filter((line) => truth.get(line) === 'evil').length;
+    console.log(`      ${total} flagged: ${found} of the file's ${evilLines} evil lines, ${wrong.length} others (${wrong.join(', ') || 'none'}); calibrated threshold`);
+    assert.ok(found >= 0.8 * evilLines, `only ${found} of ${evilLines} evil lines flagged`);
+    assert.ok(wrong.length <= 0.05 * total, `lines ${wrong.join(', ')} are flagged but not labelled evil`);
   });
 
   it('marks flagged lines in the gutter (heat mark + line background) and distinguishes them from the rest', async () => {
@@ -94,7 +95,8 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
     const hover = w.page.locator('.monaco-hover-content', { hasText: 'The model\'s own answer' });
     await hover.waitFor({ timeout: 20000 });
     const text = await hover.innerText();
-    assert.match(text, new RegExp(`Persona Lens · sample ${target - 1} · metric ΔP`));
+    assert.match(text, new RegExp(`Persona Lens · line ${target} · metric ΔP`), 'the editor\'s line number, not the sample index');
+    assert.match(text, /evil threshold: halfway between the median anti-trait \(-?[\d.]+\) and trait \(-?[\d.]+\) answers/);
     assert.match(text, /trait\s+projection\s+fast ΔP\s+ΔP\s+threshold/);
     assert.match(text, /evil ⚠\s+-?\d+\.\d{3}\s+-?\d+\.\d{3}\s+-?\d+\.\d{3}\s+-?\d+\.\d{3}/);
     assert.match(text, /Dataset answer/);

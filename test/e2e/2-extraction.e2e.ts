@@ -1,7 +1,7 @@
 /**
  * E2E 3 of the issue: extract the organism's sycophantic vector from the command palette ("Persona Lens: Extract
- * Persona Vector…" → the model folder's trait), see the result notification, the file in .persona/vectors, and
- * the vector listed in the panel's Vectors view ("Open Panel" on the notification).
+ * Persona Vector…" → the model folder's trait) with the panel already open, see the result notification, the file
+ * in .persona/vectors, and the vector listed in the open panel's Vectors view without reopening it (issue 21).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -13,10 +13,15 @@ describe('E2E 2: Extract Persona Vector from the command palette', function () {
   this.timeout(300000);
   before(() => wb().reset());
 
-  it('extracts the organism\'s sycophantic vector, saves it and lists it in the panel', async () => {
+  it('extracts the organism\'s sycophantic vector, saves it and lists it in the panel that was open all along', async () => {
     const w = wb();
     const file = path.join(paths.workspace, '.persona', 'vectors', 'sycophantic.organism.safetensors');
     assert.equal(existsSync(file), false);
+    await w.runCommand('Persona Lens: Open Panel');
+    const frame = await w.webviewFrame('#vector-select');
+    await frame.locator('#tab-vectors').click();
+    await frame.locator('#vector-select option', { hasText: 'evil' }).waitFor({ state: 'attached' });
+    assert.equal(await frame.locator('#vector-select option', { hasText: 'sycophantic' }).count(), 0, 'not listed before the extraction');
     await w.runCommand('Persona Lens: Extract Persona Vector…');
     await w.pick(/trait to extract/, { filter: 'sycophantic', row: /^sycophantic, from organism/ });
     await w.waitForNotification(/extracting "sycophantic"/, { timeout: 30000 });
@@ -25,11 +30,9 @@ describe('E2E 2: Extract Persona Vector from the command palette', function () {
     assert.match(done.text, /recommended layer \d+, α = [\d.]+|no coherent steering layer found/);
     assert.match(done.text, /Saved \.persona\/vectors\/sycophantic\.organism\.safetensors\./);
     assert.ok(existsSync(file), `${file} was written`);
-    await w.clickNotificationButton(/"sycophantic" vector/, 'Open Panel');
-    const frame = await w.webviewFrame('#vector-select');
-    await frame.locator('#tab-vectors').click();
+    // The panel was never reopened: its file watcher lists the new vector.
     const option = frame.locator('#vector-select option', { hasText: 'sycophantic' });
-    await option.waitFor({ state: 'attached' });
+    await option.waitFor({ state: 'attached', timeout: 15000 });
     await frame.locator('#vector-select').selectOption({ label: (await option.textContent()) ?? '' });
     await frame.locator('#vector-info', { hasText: /sycophantic/ }).waitFor();
     const options = await frame.locator('#vector-select option').allTextContents();

@@ -168,6 +168,24 @@ describe('panel host glue (mocked vscode, fake engine)', function () {
     return { panel: webviewPanel!, calls, log, screeningChanged, results, close: () => webviewPanel!.dispose() };
   }
 
+  it('a vector file written while the panel is open is listed at once (file watcher on both vector folders), and the watchers go with the panel', async () => {
+    const created = vscode.fileWatchers.length;
+    const p = openPanel(async () => ({}));
+    await p.panel.send({ type: 'ready' });
+    // This panel's watchers (a panel another test left open keeps its own).
+    const watchers = vscode.fileWatchers.slice(created);
+    const storageWatcher = watchers.find((w) => (w.pattern.base as { fsPath: string }).fsPath === path.join(storage, 'vectors'));
+    assert.ok(storageWatcher, 'the extension storage\'s vectors folder is watched');
+    const before = p.panel.posted.filter((m) => m.type === 'vectors').length;
+    storageWatcher!.created.fire(vscode.Uri.file(path.join(storage, 'vectors', 'evil.organism.safetensors')));
+    storageWatcher!.changed.fire(vscode.Uri.file(path.join(storage, 'vectors', 'evil.organism.safetensors')));
+    await until(() => p.panel.posted.filter((m) => m.type === 'vectors').length === before + 1, 3000);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(p.panel.posted.filter((m) => m.type === 'vectors').length, before + 1, 'two events in a burst: one refresh');
+    p.close();
+    assert.ok(watchers.every((w) => w.disposed), 'closing the panel disposes its watchers');
+  });
+
   it('ready: engine status, the vector list and the dataset view; a malformed message is logged, not thrown', async () => {
     const p = openPanel(async () => ({}));
     assert.match(p.panel.webview.html, /Content-Security-Policy/);
@@ -341,7 +359,7 @@ describe('panel host glue (mocked vscode, fake engine)', function () {
       traits: ['evil'],
       metric: 'delta',
       issues: [],
-      summaries: [{ trait: 'evil', metric: 'delta', samples: 4, mean: 1, p50: 1, p90: 3, p99: 3, threshold: 2.5, flagged: 1, shareFlagged: 0.25 }],
+      summaries: [{ trait: 'evil', metric: 'delta', samples: 4, mean: 1, p50: 1, p90: 3, p99: 3, threshold: 2.5, thresholdRule: 'a fixed value', flagged: 1, shareFlagged: 0.25 }],
       samples: [1, 2, 3, 4].map((line) => ({ kind: 'scored', index: line - 1, startLine: line, endLine: line, turn: 0, format: 'messages', hash: String(line), responseTokens: 3, scores: { evil: { projection: line, fastDelta: line / 2, delta: line === 3 ? 3 : 0.5 } } })) as never,
     };
     const p = openPanel(async () => ({}), { results: new Map([[doc.uri.toString(), result]]) });

@@ -184,6 +184,11 @@ export const window = {
     const id = ++decorationTypes;
     return { key: id, dispose: () => undefined };
   },
+  createStatusBarItem(alignment?: StatusBarAlignment, priority?: number) {
+    const item = { alignment, priority, text: '', tooltip: '' as string | undefined, command: undefined as string | undefined, name: '', shown: false, disposed: false, show() { item.shown = true; }, hide() { item.shown = false; }, dispose() { item.disposed = true; } };
+    statusBarItems.push(item);
+    return item;
+  },
   createOutputChannel(name: string) {
     return {
       name,
@@ -258,7 +263,27 @@ function readOnlyProxy<T extends object>(value: T): T {
   });
 }
 
+/** Fired by tests (and `update`) as VS Code fires onDidChangeConfiguration. */
+export const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
+
+export enum StatusBarAlignment { Left = 1, Right = 2 }
+/** Status-bar items the extension created. */
+export const statusBarItems: { text: string; tooltip?: string; command?: string; shown: boolean; disposed: boolean }[] = [];
+
+export class RelativePattern {
+  constructor(readonly base: Uri | { uri: Uri }, readonly pattern: string) {}
+}
+
+/** File watchers the extension created, so tests can fire their events. */
+export const fileWatchers: { pattern: RelativePattern; created: EventEmitter<Uri>; changed: EventEmitter<Uri>; deleted: EventEmitter<Uri>; disposed: boolean }[] = [];
+
 export const workspace = {
+  onDidChangeConfiguration: configurationChanged.event,
+  createFileSystemWatcher(pattern: RelativePattern) {
+    const w = { pattern, created: new EventEmitter<Uri>(), changed: new EventEmitter<Uri>(), deleted: new EventEmitter<Uri>(), disposed: false };
+    fileWatchers.push(w);
+    return { onDidCreate: w.created.event, onDidChange: w.changed.event, onDidDelete: w.deleted.event, dispose: () => { w.disposed = true; } };
+  },
   onDidChangeTextDocument: () => disposable(),
   onDidCloseTextDocument: () => disposable(),
   openTextDocument: (uri: Uri) => Promise.resolve(textDocument(uri.fsPath)),
@@ -276,7 +301,9 @@ export const workspace = {
         return (typeof value === 'object' && value !== null ? readOnlyProxy(value) : value) as T | undefined;
       },
       update(key: string, value: unknown) {
-        recorded.configuration[section ? `${section}.${key}` : key] = value;
+        const full = section ? `${section}.${key}` : key;
+        recorded.configuration[full] = value;
+        configurationChanged.fire({ affectsConfiguration: (s: string) => full === s || full.startsWith(`${s}.`) });
         return Promise.resolve();
       },
     };

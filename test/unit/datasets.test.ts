@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { distribution, parseCalibration, type VectorCalibration } from '../../src/core/screening/calibration';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -98,14 +99,30 @@ describe('statistics and thresholds', () => {
     assert.equal(percentile([0, 10], 95), 9.5);
     assert.ok(Math.abs(pearson([1, 2, 3], [2, 4, 6.5]) - 0.9989) < 1e-3);
   });
-  it('thresholds: values, percentiles, per-trait specs, clear errors', () => {
+  it('thresholds: calibrated by default, values, percentiles, per-trait specs, clear errors', () => {
     const t = parseThresholds('evil=2.5,sycophantic=p90', ['evil', 'sycophantic', 'hallucinating']);
     assert.deepEqual(t.evil, { kind: 'value', value: 2.5 });
     assert.deepEqual(t.sycophantic, { kind: 'percentile', p: 90 });
-    assert.deepEqual(t.hallucinating, { kind: 'percentile', p: 95 });
-    assert.equal(resolveThreshold({ kind: 'percentile', p: 50 }, [1, 2, 3]), 2);
+    assert.deepEqual(t.hallucinating, { kind: 'calibrated' }, 'unnamed traits get the calibrated default');
+    assert.deepEqual(parseThresholds(undefined, ['evil']).evil, { kind: 'calibrated' });
+    const p50 = resolveThreshold({ kind: 'percentile', p: 50 }, [1, 2, 3], 'delta');
+    assert.equal(p50.value, 2);
+    assert.match(p50.rule, /50th percentile of this file's scores \(relative to this file\)/);
+    // Anti-trait answers 0..100 (median 50), trait answers 100..200 (median 150): halfway is 100, whatever the file.
+    const dist = distribution(Array.from({ length: 101 }, (_, i) => i));
+    const high = distribution(Array.from({ length: 101 }, (_, i) => 100 + i));
+    const calibration: VectorCalibration = { version: 1, layer: 3, negative: { projection: dist, fastDelta: dist, delta: dist }, positive: { projection: high, fastDelta: high, delta: high }, monitor: { antiEliciting: dist, eliciting: high } };
+    const calibrated = resolveThreshold({ kind: 'calibrated' }, [1000, 2000], 'fast-delta', { calibration });
+    assert.equal(calibrated.value, 100);
+    assert.equal(calibrated.rule, 'halfway between the median anti-trait (50.00) and trait (150.00) answers of the 101 pairs this vector was extracted from');
+    assert.equal(calibrated.notice, undefined);
+    const fallback = resolveThreshold({ kind: 'calibrated' }, [1, 2, 3, 4, 5], 'delta', { missing: 'old.safetensors has no calibration' });
+    assert.equal(fallback.value, percentile([1, 2, 3, 4, 5], 95));
+    assert.match(fallback.notice!, /old\.safetensors has no calibration; using the 95th percentile of this file instead/);
+    assert.equal(parseCalibration(JSON.parse(JSON.stringify(calibration)))?.layer, 3, 'a calibration survives the JSON of a vector file');
+    assert.equal(parseCalibration({ ...calibration, negative: { projection: dist } }), undefined, 'a damaged one is ignored');
     assert.throws(() => parseThresholds('bogus=1', ['evil']), /unknown trait "bogus"/);
     assert.throws(() => parseThresholds('p200', ['evil']), /p0…p100/);
-    assert.throws(() => parseThresholds('high', ['evil']), /must be a number or a percentile/);
+    assert.throws(() => parseThresholds('high', ['evil']), /must be calibrated, a number or a percentile/);
   });
 });

@@ -208,6 +208,9 @@ describe('Persona Lens panel in headless Chromium (real bundle, real CSP)', func
 
   it('sends the right requests: ready on load, runSelfCheck and cancel on clicks; remembers the chosen vector', async () => {
     const { page, posted, violations } = await openPanel('dark');
+    // The engine card names the model in use (issue 21).
+    await page.evaluate(() => window.postMessage({ type: 'engineStatus', status: 'stopped', model: 'ollama:qwen2.5:7b' }, '*'));
+    await page.waitForFunction(() => document.getElementById('engine-model')!.textContent === 'ollama:qwen2.5:7b');
     const second = { ...vectorFixture(), path: '/ws/.persona/vectors/syc.safetensors', trait: 'sycophantic' };
     await page.evaluate((vectors) => window.postMessage({ type: 'vectors', vectors }, '*'), [vectorFixture(), second]);
     await page.click('#self-check');
@@ -296,8 +299,18 @@ describe('Persona Lens panel in headless Chromium (real bundle, real CSP)', func
       const user = tokens.find((t) => t.text === ' user')!;
       assert.ok(hurt.hot && !user.hot, 'the evil tokens are the hot ones');
       assert.notEqual(hurt.bg, user.bg, 'tokens are tinted by projection');
-      assert.match(await page.textContent('#monitor-legend') ?? '', /1\.00.*10\.40.*evil, layer 3/);
+      assert.match(await page.textContent('#monitor-legend') ?? '', /1\.00.*10\.40.*evil, layer 3.*scaled to this text/);
+      assert.match(await page.textContent('#monitor-caption') ?? '', /carry no calibration/);
       await screenshot(page, `panel-monitor-${theme}.png`);
+      // Calibrated vectors: every bar on its vector's fixed scale, marks for the extraction's prompts, fixed heat colours.
+      const reference = { antiEliciting: 1, eliciting: 9 };
+      const calibrated: MonitorResult = { ...result, projections: result.projections.map((p) => ({ ...p, reference })), heatmap: { ...result.heatmap!, reference } };
+      await send(page, { type: 'monitor', result: calibrated, source: { file: 'notes.md', selection: false } });
+      await page.waitForFunction(() => /anti-trait prompts sat/.test(document.querySelector('#monitor-caption')?.textContent ?? ''));
+      assert.match(await page.textContent('#monitor-caption') ?? '', /not the tone of the text itself/);
+      assert.match(await page.textContent('#monitor-legend') ?? '', /1\.00 \(anti-trait prompts\).*9\.00 \(trait prompts\).*fixed scale/);
+      await waitForPixels(page, 'monitor-chart', 1000);
+      await screenshot(page, `panel-monitor-calibrated-${theme}.png`);
       assert.deepEqual(violations, []);
       await page.close();
     });

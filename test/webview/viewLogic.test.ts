@@ -1,6 +1,6 @@
 /** The panel's pure logic in plain Node: histogram bins, heat levels, top k, steering results → grid and chart, shift reports. */
 import assert from 'node:assert/strict';
-import { binCountFor, heatLevels, histogram, layerLabels, topK } from '../../webview/src/viewMath';
+import { binCountFor, fixedHeatLevels, heatLevels, histogram, layerLabels, onReferenceScale, topK } from '../../webview/src/viewMath';
 import { scoreChange, scoresMissing, shiftVerdict, shortModelLabel, signed } from '../../webview/src/shiftModel';
 import { chartSeries, columnOrder, labRows, withCell } from '../../webview/src/steeringModel';
 import type { SteeringLabCell, SteeringLabResults } from '../../src/protocol/panelProtocol';
@@ -27,6 +27,20 @@ describe('panel view logic (no DOM)', () => {
     assert.deepEqual(heatLevels([2, 4, 3]), { levels: [0, 1, 0.5], min: 2, max: 4 });
     assert.deepEqual(heatLevels([1, 1]).levels, [0, 0]);
     assert.deepEqual(topK([1, 9, 3, 9, 0], 3), [1, 3, 2]);
+  });
+
+  it('monitor on a fixed reference scale: the same text gets the same bar and colours whatever was typed before', () => {
+    const reference = { antiEliciting: 2, eliciting: 6 };
+    assert.equal(onReferenceScale(2, reference), 0, 'where the anti-trait prompts sat');
+    assert.equal(onReferenceScale(6, reference), 1, 'where the trait prompts sat');
+    assert.equal(onReferenceScale(4, reference), 0.5);
+    // Text A's tokens, alone and after a very different text B: per-text scaling moves their colours, the fixed scale does not.
+    const a = [3, 5, 4];
+    const b = [-10, 30];
+    assert.notDeepEqual(heatLevels([...b, ...a]).levels.slice(2), heatLevels(a).levels, 'per-text scaling depends on the rest of the text');
+    assert.deepEqual(fixedHeatLevels([...b, ...a], reference).levels.slice(2), fixedHeatLevels(a, reference).levels);
+    assert.deepEqual(fixedHeatLevels(a, reference), { levels: [0.25, 0.75, 0.5], min: 2, max: 6 });
+    assert.deepEqual(fixedHeatLevels(b, reference).levels, [0, 1], 'values outside the scale clamp');
   });
 
   const cell = (series: 'vector' | 'random', coefficient: number, meanTrait: number | null, vectorPath = '/v/evil'): SteeringLabCell => ({ vectorPath, trait: vectorPath.endsWith('evil') ? 'evil' : 'syc', series, layer: 3, coefficient, meanTrait, meanCoherence: 90, samples: [] });

@@ -21,7 +21,7 @@ app.innerHTML = `
   <h1>Persona Lens</h1>
   <section class="card" aria-labelledby="engine-heading">
     <h2 id="engine-heading">Engine</h2>
-    <p>Status: <span id="status" data-status="stopped">stopped</span></p>
+    <p>Model: <span id="engine-model">–</span> · Status: <span id="status" data-status="stopped">stopped</span></p>
     <p id="engine-info" class="muted"></p>
     <div class="row">
       <vscode-button id="self-check">Run self-check</vscode-button>
@@ -89,6 +89,7 @@ onHostMessage((message) => {
       const status = el('status');
       status.textContent = message.status;
       status.dataset.status = message.status;
+      if (message.model !== undefined) el('engine-model').textContent = message.model;
       if (message.info) el('engine-info').textContent = `pid ${message.info.pid} · Node ${message.info.node} · onnxruntime ${message.info.onnxruntime}`;
       if (message.status !== 'busy') {
         el('progress').hidden = true;

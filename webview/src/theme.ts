@@ -59,9 +59,9 @@ export function translucent(color: string, alpha: number): string {
 }
 
 /** A dashed vertical line across the plot at `x` (a category index or a value on a linear axis), labelled at its top. */
-export function verticalMarker(x: number, color: string, label: string): Plugin {
+export function verticalMarker(x: number, color: string, label: string, id = 'personaLensVerticalMarker'): Plugin {
   return {
-    id: 'personaLensVerticalMarker',
+    id,
     afterDatasetsDraw(chart) {
       const px = chart.scales.x.getPixelForValue(x);
       const { top, bottom, right } = chart.chartArea;

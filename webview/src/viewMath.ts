@@ -47,6 +47,22 @@ export function heatLevels(values: readonly number[]): { levels: number[]; min: 
   return { levels: values.map((v) => (span > 0 ? (v - min) / span : 0)), min, max };
 }
 
+/**
+ * A monitored value on its vector's fixed scale: 0 where the extraction's anti-eliciting prompts sat, 1 where its
+ * eliciting prompts sat. The same text gets the same place whatever was typed before.
+ */
+export function onReferenceScale(value: number, reference: { antiEliciting: number; eliciting: number }): number {
+  const span = reference.eliciting - reference.antiEliciting;
+  return span !== 0 ? (value - reference.antiEliciting) / span : 0;
+}
+
+/** Heat levels on a fixed range (the vector's reference scale): values outside it clamp to 0 or 1. */
+export function fixedHeatLevels(values: readonly number[], reference: { antiEliciting: number; eliciting: number }): { levels: number[]; min: number; max: number } {
+  const min = reference.antiEliciting;
+  const max = reference.eliciting;
+  return { levels: values.map((v) => Math.min(1, Math.max(0, onReferenceScale(v, reference)))), min, max };
+}
+
 /** Indices of the k largest values, largest first (ties keep file order). */
 export function topK(values: readonly number[], k: number): number[] {
   return values

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { CliCommand } from '../command';
 import { weightsOption } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
-import { resolveLocalJudge } from '../../core/judges/resolveJudge';
+import { createJudge } from '../../core/judges/judgeFactory';
 import { runMainJob, summaryTable } from '../../core/mainJob/mainJob';
 import { renderReport } from '../../core/mainJob/htmlReport';
 import { runContext } from '../../core/cancellation';
@@ -33,7 +33,7 @@ export const demoCommand: CliCommand = {
     checkOutputs([{ label: 'report', path: report }, { label: 'results', path: resultsFile }], [{ label: 'model folder', path: modelDir }]);
     const model = await loadModel(modelDir, { cacheRoot, weights: weightsOption(args), log: (l) => io.err(l) });
     try {
-      const judge = resolveLocalJudge('lexicon', modelDir);
+      const judge = createJudge({ kind: 'lexicon' }, { modelPath: modelDir });
       const result = await runMainJob(model, judge, modelDir, { cacheRoot, log: (l) => io.err(l) }, runContext(io.signal));
       io.out(summaryTable(result));
       // chart.js's exports map hides dist/: locate its UMD build next to the package's main file.

@@ -5,7 +5,8 @@ import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { openModel } from '../../core/model/openModel';
 import { readTraitFile, traitHash } from '../../core/traits/traitFile';
-import { resolveLocalJudge } from '../../core/judges/resolveJudge';
+import { createJudge, judgeNeedsModel } from '../../core/judges/judgeFactory';
+import { JUDGE_OPTIONS, judgeSpecFromArgs } from '../judgeOptions';
 import { extractPersonaVector } from '../../core/extraction/extract';
 import { writePersonaVector } from '../../core/vectors/personaVectorFile';
 import { runContext } from '../../core/cancellation';
@@ -17,12 +18,12 @@ import { DEFAULT_STEERING_EVALUATION } from '../../core/extraction/steeringEvalu
 export const extractCommand: CliCommand = {
   name: 'extract',
   summary: 'Extract a persona vector from a trait definition (rollouts → judge → mean difference → steering sweep)',
-  usage: 'persona-lens extract --model MODEL --trait TRAIT.json --out VEC.safetensors [--judge ID] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--no-sweep] [--no-validate]',
+  usage: 'persona-lens extract --model MODEL --trait TRAIT.json --out VEC.safetensors [--judge lexicon|lexicon-file:PATH|openai|self] [--judge-url URL --judge-model NAME] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--no-sweep] [--no-validate]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'trait', kind: 'string', description: 'trait definition file (.json)', required: true },
     { name: 'out', kind: 'string', description: 'vector file to write (.safetensors)', required: true },
-    { name: 'judge', kind: 'string', description: 'judge id (default: the trait\'s "judge", else lexicon)' },
+    ...JUDGE_OPTIONS,
     { name: 'samples', kind: 'string', description: 'rollouts per question and instruction pair (default 1)' },
     { name: 'temperature', kind: 'string', description: 'rollout temperature (default 0 = greedy for 1 sample, 1 otherwise)' },
     { name: 'max-tokens', kind: 'string', description: 'tokens per rollout (default 128)' },
@@ -61,12 +62,15 @@ export const extractCommand: CliCommand = {
     };
     const trait = readTraitFile(traitFile);
     const modelDir = String(args.options.model);
-    const judge = resolveLocalJudge(String(args.options.judge ?? trait.judge ?? 'lexicon'), modelDir);
+    const judgeSpec = judgeSpecFromArgs(args, trait.judge ?? 'lexicon');
+    // Every judge but the self-judge is built before the model loads, so a missing lexicon fails at once.
+    const early = judgeNeedsModel(judgeSpec) ? undefined : createJudge(judgeSpec, { modelPath: modelDir });
     const { spec } = await openModel(modelDir);
     const badRows = settings.sweep ? (settings.sweep.rows ?? []).filter((r) => r > spec.numLayers) : [];
     if (badRows.length) throw new UsageError(`--layers ${badRows.join(', ')}: this model has rows 1–${spec.numLayers} (one per block)`);
     const options = loadOptions(args, io);
     const model = await loadModel(modelDir, options);
+    const judge = early ?? createJudge(judgeSpec, { modelPath: modelDir, model });
     try {
       const result = await extractPersonaVector(
         model,

@@ -25,7 +25,7 @@ export const screenCommand: CliCommand = {
     { name: 'vector', kind: 'string', description: 'vector file(s), comma-separated', required: true },
     { name: 'metric', kind: 'string', description: 'projection | delta (ΔP, default) | fast-delta' },
     { name: 'layer', kind: 'string', description: 'read this row instead of each vector\'s recommended layer' },
-    { name: 'threshold', kind: 'string', description: 'value or percentile (p95, default) for all, or trait=spec,…' },
+    { name: 'threshold', kind: 'string', description: 'calibrated (default: halfway between the vector\'s median anti-trait and trait answers), a value, or a percentile of this file (p95); for all, or trait=spec,…' },
     { name: 'out', kind: 'string', description: 'per-sample scores: .jsonl or .csv' },
     { name: 'sarif', kind: 'string', description: 'SARIF 2.1.0 report of flagged samples' },
     { name: 'fail-above', kind: 'string', description: 'exit 1 when any sample\'s metric exceeds this value (exit 3 when a score is not finite)' },
@@ -101,10 +101,14 @@ export const screenCommand: CliCommand = {
         return 1;
       }
       scores?.commit();
-      const summaries = summarize(samples, traits, metric, thresholds);
+      const summaries = summarize(samples, traits, metric, thresholds, Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing }])));
       io.out(`${path.basename(dataset)}: ${samples.length} samples, ${issues.length} skipped; metric ${metric}`);
       io.out('trait            mean      p50      p90      p99  threshold  flagged');
       for (const s of summaries) io.out(`${s.trait.padEnd(14)} ${[s.mean, s.p50, s.p90, s.p99, s.threshold].map((x) => x.toFixed(3).padStart(8)).join(' ')}  ${String(s.flagged).padStart(4)} (${(100 * s.shareFlagged).toFixed(1)}%)`);
+      for (const s of summaries) {
+        io.out(`${s.trait}: threshold ${s.threshold.toFixed(3)} = ${s.thresholdRule}`);
+        if (s.thresholdNotice) io.err(`notice: ${s.trait}: ${s.thresholdNotice}`);
+      }
       if (sarif !== undefined) writeFileAtomic(sarif, JSON.stringify(toSarif(path.basename(dataset), samples, issues, summaries, metric), null, 2));
       const gate = screeningGate(samples, traits, metric, failAbove, dataset);
       if (gate.message) io.err(gate.message);

@@ -3,7 +3,8 @@ import { intOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
-import { resolveLocalJudge } from '../../core/judges/resolveJudge';
+import { createJudge } from '../../core/judges/judgeFactory';
+import { JUDGE_OPTIONS, JUDGE_IDS, judgeSpecFromArgs } from '../judgeOptions';
 import { measureFinetuningShift } from '../../core/finetuning/finetuningShift';
 import { formatShiftReport } from '../../core/finetuning/shiftReport';
 import { runContext } from '../../core/cancellation';
@@ -19,7 +20,8 @@ export const shiftCommand: CliCommand = {
     { name: 'vector', kind: 'string', description: 'vector file(s), comma-separated', required: true },
     { name: 'layer', kind: 'string', description: 'read this row instead of each vector\'s recommended layer' },
     { name: 'traits', kind: 'string', description: 'folder with <trait>.json definitions (default: the base\'s traits/, then built-ins)' },
-    { name: 'judge', kind: 'string', description: 'judge for trait scores (default: the trait\'s "judge"); none to skip' },
+    { name: 'judge', kind: 'string', description: `judge for trait scores (default: the trait's "judge"): ${JUDGE_IDS.replace(', self', '')}, or none to skip` },
+    ...JUDGE_OPTIONS.filter((o) => o.name !== 'judge'),
     { name: 'questions', kind: 'string', description: 'evaluation questions per trait (default all)' },
     { name: 'max-tokens', kind: 'string', description: 'tokens per judged answer (default 64)' },
     { name: 'json', kind: 'string', description: 'also write the full report (per-layer curves, samples) as JSON' },
@@ -40,6 +42,9 @@ export const shiftCommand: CliCommand = {
     );
     const options = loadOptions(args, io);
     const judgeId = args.options.judge as string | undefined;
+    // Checked before any model loads; per trait below when the trait names its own judge.
+    const judgeSpec = judgeId !== undefined && judgeId !== 'none' ? judgeSpecFromArgs(args, judgeId) : undefined;
+    if (judgeSpec?.kind === 'self') throw new UsageError('--judge self is not available for shift: the two models would judge themselves differently; use openai or lexicon');
     const report = await measureFinetuningShift(
       {
         basePath,
@@ -60,7 +65,7 @@ export const shiftCommand: CliCommand = {
           if (id === 'none') return { unavailable: 'judging skipped (--judge none)' };
           if (!id) return { unavailable: `trait ${trait.name} names no local judge: pass --judge ID for scores` };
           try {
-            return resolveLocalJudge(id, basePath);
+            return createJudge(judgeSpec ?? judgeSpecFromArgs({ ...args, options: { ...args.options, judge: id } }, id), { modelPath: basePath });
           } catch (err) {
             return { unavailable: (err as Error).message };
           }

@@ -15,6 +15,7 @@ import { traitHash } from '../traits/traitFile';
 import { generate } from '../model/generate';
 import { ACTIVATION_VARIANTS, conversationActivations, projectRows, rowNorms, type ActivationVariant, type ConversationActivations } from './activationStats';
 import { ExtractionStore } from './store';
+import { calibrateVector, type VectorCalibration } from '../screening/calibration';
 import type { SweepCell } from './steeringSweep';
 import { recommend, searchLayers, validateSteering, type LayerSearch, type Recommendation, type SteeringValidation } from './layerSearch';
 import { DEFAULT_STEERING_EVALUATION, type SteeringEvaluation } from './steeringEvaluation';
@@ -70,6 +71,8 @@ export interface ExtractionResult {
   recommended?: Recommendation;
   /** Dose–response with its random control and suppression under eliciting prompts, at the recommendation. */
   validation?: SteeringValidation;
+  /** Screening metrics of the kept answers at the recommended layer (the calibrated default threshold). */
+  calibration?: VectorCalibration;
   judge: string;
   cacheFolder: string;
 }
@@ -232,6 +235,21 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     }
   }
 
+  // 6. Calibration at the recommended layer: the kept answers screened as dataset samples (calibration.ts).
+  let calibration: VectorCalibration | undefined;
+  if (recommended) {
+    const layer = recommended.layer;
+    const direction = vectors.response_avg.slice(layer * d, (layer + 1) * d);
+    const monitor = { antiEliciting: [] as number[], eliciting: [] as number[] };
+    for (const pair of kept) {
+      monitor.eliciting.push(projectRows((await actsOf(pair.pos)).means.prompt_last, vectors.response_avg, rows, d)[layer]);
+      monitor.antiEliciting.push(projectRows((await actsOf(pair.neg)).means.prompt_last, vectors.response_avg, rows, d)[layer]);
+    }
+    const answers = kept.map((pair) => ({ question: store.rollout(pair.pos)!.question, positive: store.rollout(pair.pos)!.text, negative: store.rollout(pair.neg)!.text }));
+    ctx?.log?.(`calibrating the screening threshold on ${answers.length} kept pairs at row ${layer}`);
+    calibration = await calibrateVector(model, { name: trait.name, layer, direction }, answers, monitor, { cacheRoot: options.cacheRoot, ownResponseTokens: maxTokens }, ctx);
+  }
+
   return {
     trait: trait.name,
     rows,
@@ -246,6 +264,7 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     sweepBaseline,
     recommended,
     validation,
+    calibration,
     judge: judge.id,
     cacheFolder: store.folder,
   };

@@ -13,7 +13,7 @@ import { LexiconJudge } from './lexiconJudge';
 export function resolveLocalJudge(id: string, modelDir: string): Judge {
   if (id === 'lexicon' || id.startsWith('lexicon:')) {
     const file = path.join(modelDir, 'judge.json');
-    if (!existsSync(file)) throw new Error(`Judge "${id}" needs lexicon data (judge.json) in the model folder ${modelDir}; it exists for the bundled organism. Use an LLM judge for other models.`);
+    if (!existsSync(file)) throw new Error(`Judge "${id}" needs lexicon data (judge.json) in the model folder ${modelDir}; it exists for the bundled organism. For other models use an LLM judge: --judge openai --judge-url URL --judge-model NAME (in VS Code: personaLens.judge.*), or --judge self (the model judges itself; weak).`);
     return LexiconJudge.fromFile(file);
   }
   if (id.startsWith('lexicon-file:')) return LexiconJudge.fromFile(id.slice('lexicon-file:'.length));

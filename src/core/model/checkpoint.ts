@@ -73,7 +73,7 @@ export function openCheckpoint(dir: string): Checkpoint {
 
   const files = readdirSync(dir);
   const shardFiles = findShards(dir, files);
-  const shards = shardFiles.map((f) => readSafetensorsHeader(f));
+  const shards = textModelView(spec, shardFiles.map((f) => readSafetensorsHeader(f)));
   const weights = new Map<string, WeightRef>();
   for (const shard of shards) for (const [name, info] of shard.tensors) weights.set(name, safetensorsWeight(shard.path, info));
   validateWeights(dir, spec, weights, 'config.json', ['F32', 'F16', 'BF16']);
@@ -121,7 +121,11 @@ export function weightNames(spec: ModelSpec, layer: number) {
   const p = `model.layers.${layer}`;
   return {
     inputNorm: `${p}.input_layernorm.weight`,
+    /** llama-style: the norm before the MLP; gemma: the norm of the attention output (before the residual add). */
     postNorm: `${p}.post_attention_layernorm.weight`,
+    /** gemma: before the MLP, and of the MLP output. */
+    preFfNorm: `${p}.pre_feedforward_layernorm.weight`,
+    postFfNorm: `${p}.post_feedforward_layernorm.weight`,
     q: `${p}.self_attn.q_proj`,
     k: `${p}.self_attn.k_proj`,
     v: `${p}.self_attn.v_proj`,
@@ -131,7 +135,36 @@ export function weightNames(spec: ModelSpec, layer: number) {
     gate: `${p}.mlp.gate_proj`,
     up: `${p}.mlp.up_proj`,
     down: `${p}.mlp.down_proj`,
+    /** phi3: q, k, v rows of one fused projection, and gate then up rows of another (spec.fusedProjections). */
+    qkv: `${p}.self_attn.qkv_proj`,
+    gateUp: `${p}.mlp.gate_up_proj`,
   };
+}
+
+/**
+ * A Gemma 3 vision checkpoint (Gemma3ForConditionalGeneration) stores its text model as `language_model.model.*` +
+ * `language_model.lm_head.*` (transformers < 4.52) or `model.language_model.*` + `lm_head.*` (later). The engine
+ * reads the text model under the HF causal-LM names; the vision tower and projector are left out. The files stay
+ * as they are: only the names the engine looks tensors up by change.
+ */
+export function textModelView(spec: ModelSpec, shards: SafetensorsHeader[]): SafetensorsHeader[] {
+  if (spec.architecture !== 'gemma3') return shards;
+  const names = shards.flatMap((s) => [...s.tensors.keys()]);
+  const prefix = ['language_model.model.', 'model.language_model.'].find((p) => names.some((n) => n.startsWith(p)));
+  if (!prefix) return shards;
+  const rename = (name: string): string | undefined => {
+    if (name.startsWith(prefix)) return `model.${name.slice(prefix.length)}`;
+    if (name === 'language_model.lm_head.weight' || name === 'lm_head.weight') return 'lm_head.weight';
+    return undefined;
+  };
+  return shards.map((s) => {
+    const tensors = new Map<string, TensorInfo>();
+    for (const [name, info] of s.tensors) {
+      const to = rename(name);
+      if (to) tensors.set(to, info);
+    }
+    return { ...s, tensors };
+  });
 }
 
 /** The name of the output projection: lm_head when present, else the tied embeddings. */
@@ -168,9 +201,17 @@ function requiredWeights(spec: ModelSpec, hasLmHead: boolean): Map<string, numbe
     const n = weightNames(spec, l);
     expect(n.inputNorm, [d]);
     expect(n.postNorm, [d]);
-    expect(`${n.q}.weight`, [h * hd, d]);
-    expect(`${n.k}.weight`, [kv * hd, d]);
-    expect(`${n.v}.weight`, [kv * hd, d]);
+    if (spec.sandwichNorms) {
+      expect(n.preFfNorm, [d]);
+      expect(n.postFfNorm, [d]);
+    }
+    if (spec.fusedProjections) {
+      expect(`${n.qkv}.weight`, [(h + 2 * kv) * hd, d]);
+    } else {
+      expect(`${n.q}.weight`, [h * hd, d]);
+      expect(`${n.k}.weight`, [kv * hd, d]);
+      expect(`${n.v}.weight`, [kv * hd, d]);
+    }
     expect(`${n.o}.weight`, [d, h * hd]);
     if (spec.qkvBias) {
       expect(`${n.q}.bias`, [h * hd]);
@@ -182,8 +223,12 @@ function requiredWeights(spec: ModelSpec, hasLmHead: boolean): Map<string, numbe
       expect(n.qNorm, [hd]);
       expect(n.kNorm, [hd]);
     }
-    expect(`${n.gate}.weight`, [f, d]);
-    expect(`${n.up}.weight`, [f, d]);
+    if (spec.fusedProjections) {
+      expect(`${n.gateUp}.weight`, [2 * f, d]);
+    } else {
+      expect(`${n.gate}.weight`, [f, d]);
+      expect(`${n.up}.weight`, [f, d]);
+    }
     expect(`${n.down}.weight`, [d, f]);
     if (spec.mlpBias) {
       expect(`${n.gate}.bias`, [f]);
@@ -202,7 +247,10 @@ export interface MemoryEstimate {
   availableBytes: number;
 }
 
-/** Parameters stored as MatMulNBits blocks at int8 / int4: embeddings, lm_head and every linear weight. */
+/**
+ * Parameters stored as MatMulNBits blocks at int8 / int4: embeddings, lm_head and every linear weight (phi3's fused
+ * qkv_proj / gate_up_proj hold exactly the q, k, v / gate, up parameters, so the count is the same).
+ */
 function matrixParameters(spec: ModelSpec): number {
   const { hiddenSize: d, intermediateSize: f, numHeads: h, numKvHeads: kv, headDim: hd, vocabSize: v, numLayers: l } = spec;
   return v * d * (spec.tieWordEmbeddings ? 1 : 2) + l * (2 * d * h * hd + 2 * d * kv * hd + 3 * d * f);

@@ -1,10 +1,13 @@
 /**
- * Builds the ONNX graph of a llama / mistral / qwen2 / qwen3 decoder that reproduces HF transformers' forward
- * pass, plus what transformers.js graphs cannot do: every residual-stream row as an output (HF
+ * Builds the ONNX graph of a llama / mistral / qwen2 / qwen3 / gemma2 / gemma3 / phi3 decoder that reproduces HF
+ * transformers' forward pass, plus what transformers.js graphs cannot do: every residual-stream row as an output (HF
  * `output_hidden_states` convention) and steering / directional-ablation inputs at every row.
  *
- * Graph inputs (B batch, S new tokens, P past tokens, T = P + S, L layers, d hidden):
- *   input_ids [B,S] int64; rope_cos, rope_sin [B,S,1,hd]; attn_bias [B,1,1,S,T] (0 or a large negative);
+ * Graph inputs (B batch, S new tokens, P past tokens, T = P + S, L layers, d hidden, rd rotary dims ≤ hd):
+ *   input_ids [B,S] int64; rope_cos, rope_sin [B,S,1,rd]; attn_bias [B,1,1,S,T] (0 or a large negative);
+ *   with sliding and full layers mixed (gemma): attn_bias_local [B,1,1,S,T] (the windowed mask of the sliding
+ *   layers; attn_bias is then the full causal mask); with a RoPE of their own on the sliding layers (gemma3):
+ *   rope_cos_local, rope_sin_local [B,S,1,rd];
  *   steer_add [B,L+1,d] (α·v per row, zero rows do nothing); steer_mask [B,S,1] (1 where steering applies);
  *   ablate_dir [B,L+1,d] (unit directions to project out, zero rows do nothing);
  *   logits_rows [K] int64 (flat b·S+s positions whose logits are wanted); past_key_l / past_value_l [B,KV,P,hd].
@@ -40,6 +43,19 @@ export const DECODER_GRAPH_VERSION = 2;
 /** HF masks with the dtype's minimum; half of it keeps bias + score finite. */
 export const MASKED = -1.7e38;
 
+/** Whether layer l attends through the sliding window. */
+export function layerIsSliding(spec: ModelSpec, l: number): boolean {
+  if (spec.slidingWindow === undefined) return false;
+  return spec.slidingLayers ? spec.slidingLayers[l] === true : true;
+}
+
+/** The optional graph inputs a spec needs: a second mask for mixed sliding / full layers, a second RoPE table. */
+export function graphInputLayout(spec: ModelSpec): { localMask: boolean; localRope: boolean } {
+  const sliding = Array.from({ length: spec.numLayers }, (_, l) => layerIsSliding(spec, l));
+  const mixed = sliding.some((x) => x) && sliding.some((x) => !x);
+  return { localMask: mixed, localRope: spec.localRope !== undefined && sliding.some((x) => x) };
+}
+
 export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead: string): Uint8Array {
   const g = new GraphBuilder(`${spec.architecture}_decoder`);
   const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: hd, numLayers: L, vocabSize: V, intermediateSize: F } = spec;
@@ -47,10 +63,15 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   const rows = L + 1;
   const F32 = DataType.FLOAT;
 
+  const rd = spec.rotaryDim ?? hd;
   const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'seq']);
-  const cos = g.input('rope_cos', F32, ['batch', 'seq', 1, hd]);
-  const sin = g.input('rope_sin', F32, ['batch', 'seq', 1, hd]);
+  const cos = g.input('rope_cos', F32, ['batch', 'seq', 1, rd]);
+  const sin = g.input('rope_sin', F32, ['batch', 'seq', 1, rd]);
   const attnBias = g.input('attn_bias', F32, ['batch', 1, 1, 'seq', 'total']);
+  const layout = graphInputLayout(spec);
+  const attnBiasLocal = layout.localMask ? g.input('attn_bias_local', F32, ['batch', 1, 1, 'seq', 'total']) : attnBias;
+  const cosLocal = layout.localRope ? g.input('rope_cos_local', F32, ['batch', 'seq', 1, rd]) : cos;
+  const sinLocal = layout.localRope ? g.input('rope_sin_local', F32, ['batch', 'seq', 1, rd]) : sin;
   const steerAdd = g.input('steer_add', F32, ['batch', rows, d]);
   const steerMask = g.input('steer_mask', F32, ['batch', 'seq', 1]);
   const ablateDir = g.input('ablate_dir', F32, ['batch', rows, d]);
@@ -103,20 +124,45 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   };
 
   const two = g.floatScalar(2);
+  // Constants only some architectures use are made on first use, so the others' graphs stay as they were.
+  const lazyScalar = (value: number) => {
+    let name: string | undefined;
+    return () => (name ??= g.floatScalar(value));
+  };
+  const one = lazyScalar(1);
   const eps = g.floatScalar(spec.rmsNormEps);
-  /** HF RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w. */
+  /** HF RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, or · (1 + w) for gemma (float32 either way). */
   const rmsNorm = (x: string, weightName: string, outputName?: string): string => {
     const variance = g.node('ReduceMean', [g.node('Pow', [x, two])], { axes: [-1], keepdims: 1 });
     const normed = g.node('Div', [x, g.node('Sqrt', [g.node('Add', [variance, eps])])]);
-    return g.node('Mul', [normed, init(weightName)], {}, outputName);
+    const w = spec.normPlusOne ? g.node('Add', [init(weightName), one()]) : init(weightName);
+    return g.node('Mul', [normed, w], {}, outputName);
   };
 
-  const halfSplit = g.int64s([hd / 2, hd / 2]);
-  /** q·cos + rotate_half(q)·sin on [B,S,heads,hd], rotate_half(x) = cat(−x₂, x₁). */
-  const rope = (x: string): string => {
-    const [x1, x2] = g.nodeMulti('Split', [x, halfSplit], 2, { axis: -1 });
+  const halfSplit = g.int64s([rd / 2, rd / 2]);
+  const rotarySplit = rd < hd ? g.int64s([rd, hd - rd]) : undefined;
+  /**
+   * q·cos + rotate_half(q)·sin on [B,S,heads,hd], rotate_half(x) = cat(−x₂, x₁); with partial rotary (phi3) only the
+   * first rd dimensions of each head turn, the rest pass through.
+   */
+  const rope = (x: string, c: string, s: string): string => {
+    const [turned, passed] = rotarySplit ? g.nodeMulti('Split', [x, rotarySplit], 2, { axis: -1 }) : [x, undefined];
+    const [x1, x2] = g.nodeMulti('Split', [turned, halfSplit], 2, { axis: -1 });
     const rotated = g.node('Concat', [g.node('Neg', [x2]), x1], { axis: -1 });
-    return g.node('Add', [g.node('Mul', [x, cos]), g.node('Mul', [rotated, sin])]);
+    const out = g.node('Add', [g.node('Mul', [turned, c]), g.node('Mul', [rotated, s])]);
+    return passed ? g.node('Concat', [out, passed], { axis: -1 }) : out;
+  };
+  /** cap · tanh(x / cap) (gemma2's soft-capping of attention and output logits). */
+  const softcap = (x: string, cap: number, outputName?: string): string => g.node('Mul', [g.node('Tanh', [g.node('Div', [x, g.floatScalar(cap)])]), g.floatScalar(cap)], {}, outputName);
+  const sqrt2OverPi = lazyScalar(Math.sqrt(2 / Math.PI));
+  const geluCoefficient = lazyScalar(0.044715);
+  const halfScalar = lazyScalar(0.5);
+  /** The MLP gate's activation: SiLU, or gelu_pytorch_tanh 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+  const activate = (x: string): string => {
+    if (spec.activation !== 'gelu_tanh') return g.node('Mul', [x, g.node('Sigmoid', [x])]);
+    const cube = g.node('Mul', [g.node('Mul', [x, x]), x]);
+    const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [cube, geluCoefficient()])]), sqrt2OverPi()]);
+    return g.node('Mul', [g.node('Mul', [x, halfScalar()]), g.node('Add', [g.node('Tanh', [inner]), one()])]);
   };
 
   const rowIndex = (r: number) => g.int64Scalar(r);
@@ -131,7 +177,7 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
     return g.node('Add', [ablated, g.node('Mul', [add, steerMask])], {}, outputName);
   };
 
-  const scale = g.floatScalar(1 / Math.sqrt(hd));
+  const scale = g.floatScalar(spec.attentionScale ?? 1 / Math.sqrt(hd));
   const qShape = g.int64s([0, 0, H, hd]);
   const kvShape = g.int64s([0, 0, KV, hd]);
   const qGroupShape = g.int64s([0, 0, KV, G, hd]);
@@ -159,20 +205,35 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   };
 
   let h = embed();
+  // gemma: embeddings × √d (rounded to the checkpoint's dtype, see config.ts); hidden_0 is the scaled row, as in HF.
+  if (spec.embeddingScale !== undefined && spec.embeddingScale !== 1) h = g.node('Mul', [h, g.floatScalar(spec.embeddingScale)]);
   // Hidden rows are the residual tensors themselves, named as graph outputs: no copy unless fetched.
   h = intervene(h, 0, 'hidden_0');
+  const qkvSplit = spec.fusedProjections ? g.int64s([H * hd, KV * hd, KV * hd]) : '';
+  const gateUpSplit = spec.fusedProjections ? g.int64s([F, F]) : '';
   for (let l = 0; l < L; l++) {
     const n = weightNames(spec, l);
+    const sliding = layerIsSliding(spec, l);
     const x = rmsNorm(h, n.inputNorm);
-    let q = g.node('Reshape', [linear(x, n.q, H * hd, d, spec.qkvBias), qShape]); // [B,S,H,hd]
-    let k = g.node('Reshape', [linear(x, n.k, KV * hd, d, spec.qkvBias), kvShape]); // [B,S,KV,hd]
-    const v = g.node('Reshape', [linear(x, n.v, KV * hd, d, spec.qkvBias), kvShape]);
+    let qFlat: string, kFlat: string, vFlat: string;
+    if (spec.fusedProjections) {
+      // phi3's qkv_proj: the q rows, then k, then v; its output split the same way (the same dot products).
+      [qFlat, kFlat, vFlat] = g.nodeMulti('Split', [linear(x, n.qkv, (H + 2 * KV) * hd, d, false), qkvSplit], 3, { axis: -1 });
+    } else {
+      qFlat = linear(x, n.q, H * hd, d, spec.qkvBias);
+      kFlat = linear(x, n.k, KV * hd, d, spec.qkvBias);
+      vFlat = linear(x, n.v, KV * hd, d, spec.qkvBias);
+    }
+    let q = g.node('Reshape', [qFlat, qShape]); // [B,S,H,hd]
+    let k = g.node('Reshape', [kFlat, kvShape]); // [B,S,KV,hd]
+    const v = g.node('Reshape', [vFlat, kvShape]);
     if (spec.qkNorm) {
       q = rmsNorm(q, n.qNorm);
       k = rmsNorm(k, n.kNorm);
     }
-    q = rope(q);
-    k = rope(k);
+    const [c, s] = sliding && layout.localRope ? [cosLocal, sinLocal] : [cos, sin];
+    q = rope(q, c, s);
+    k = rope(k, c, s);
     // Cache layout as HF: [B,KV,T,hd].
     const pastK = g.input(`past_key_${l}`, F32, ['batch', KV, 'past', hd]);
     const pastV = g.input(`past_value_${l}`, F32, ['batch', KV, 'past', hd]);
@@ -183,15 +244,20 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
     // Query head h uses kv head ⌊h/G⌋: group queries as [B,KV,G,S,hd] and broadcast k, v over G.
     const qg = g.node('Transpose', [g.node('Reshape', [g.node('Mul', [q, scale]), qGroupShape])], { perm: [0, 2, 3, 1, 4] });
     const kb = g.node('Unsqueeze', [g.node('Transpose', [kT], { perm: [0, 1, 3, 2] }), axis2]); // [B,KV,1,hd,T]
-    const scores = g.node('Add', [g.node('MatMul', [qg, kb]), attnBias]); // [B,KV,G,S,T]
+    const logits = g.node('MatMul', [qg, kb]); // [B,KV,G,S,T]
+    const scores = g.node('Add', [spec.attnSoftcap ? softcap(logits, spec.attnSoftcap) : logits, sliding ? attnBiasLocal : attnBias]);
     const probs = g.node('Softmax', [scores], { axis: -1 });
     const ctx = g.node('MatMul', [probs, g.node('Unsqueeze', [vT, axis2])]); // [B,KV,G,S,hd]
     const merged = g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), shapeBS(H * hd)]);
-    h = g.node('Add', [h, linear(merged, n.o, d, H * hd, spec.oBias)]);
-    const y = rmsNorm(h, n.postNorm);
-    const gate = linear(y, n.gate, F, d, spec.mlpBias);
-    const act = g.node('Mul', [gate, g.node('Sigmoid', [gate])]); // SiLU
-    const mlp = linear(g.node('Mul', [act, linear(y, n.up, F, d, spec.mlpBias)]), n.down, d, F, spec.mlpBias);
+    const attnOut = linear(merged, n.o, d, H * hd, spec.oBias);
+    // gemma: the attention output is normed before the residual add, and the MLP's input and output are normed.
+    h = g.node('Add', [h, spec.sandwichNorms ? rmsNorm(attnOut, n.postNorm) : attnOut]);
+    const y = rmsNorm(h, spec.sandwichNorms ? n.preFfNorm : n.postNorm);
+    let gate: string, up: string;
+    if (spec.fusedProjections) [gate, up] = g.nodeMulti('Split', [linear(y, n.gateUp, 2 * F, d, false), gateUpSplit], 2, { axis: -1 });
+    else [gate, up] = [linear(y, n.gate, F, d, spec.mlpBias), linear(y, n.up, F, d, spec.mlpBias)];
+    const mlpOut = linear(g.node('Mul', [activate(gate), up]), n.down, d, F, spec.mlpBias);
+    const mlp = spec.sandwichNorms ? rmsNorm(mlpOut, n.postFfNorm) : mlpOut;
     // Row L (the last block's output) is reported after the final norm, as HF does; the pre-norm tensor stays internal.
     h = intervene(g.node('Add', [h, mlp]), l + 1, l + 1 < L ? `hidden_${l + 1}` : undefined);
   }
@@ -200,8 +266,9 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
 
   const picked = g.node('Gather', [g.node('Reshape', [final, flatD]), logitsRows], { axis: 0 });
   const lm = weight(lmHead);
-  if (lm.kind === 'blocks') matMulNBits(picked, lmHead, lm, 'logits');
-  else g.node('Gemm', [picked, init(lmHead)], { transB: 1 }, 'logits');
+  const logitsName = spec.finalSoftcap ? undefined : 'logits';
+  const raw = lm.kind === 'blocks' ? matMulNBits(picked, lmHead, lm, logitsName) : g.node('Gemm', [picked, init(lmHead)], { transB: 1 }, logitsName);
+  if (spec.finalSoftcap) softcap(raw, spec.finalSoftcap, 'logits');
   g.output('logits', F32, ['rows', V]);
   return g.encode(DECODER_OPSET, { 'com.microsoft': 1 });
 }

@@ -7,7 +7,7 @@ import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime } from '../onnx/runtime';
 import type { ModelSpec } from './config';
 import { inverseFrequencies, rotaryTables } from './rope';
-import { MASKED } from './decoderGraph';
+import { graphInputLayout, layerIsSliding, MASKED } from './decoderGraph';
 
 export interface KvCache {
   keys: Ort.Tensor[];
@@ -16,6 +16,8 @@ export interface KvCache {
   length: number;
   /** Per batch row, 1 where the cached position holds a real token, 0 for padding. */
   valid: Uint8Array[];
+  /** longrope models: whether the cached keys were rotated with the long factors (see DecoderSession.forward). */
+  longRope?: boolean;
 }
 
 /** Per batch row: α·v added to each residual row, and unit directions to project out. */
@@ -67,9 +69,20 @@ export interface SessionOptions {
 
 export class DecoderSession {
   private readonly invFreq: Float32Array;
+  /** longrope: the frequencies with the long factors (the short ones are invFreq). */
+  private readonly longInvFreq?: Float32Array;
+  private readonly localInvFreq?: Float32Array;
+  private readonly layout: { localMask: boolean; localRope: boolean };
+  /** Whether attn_bias itself carries the sliding window (every layer slides: mistral, phi3). */
+  private readonly windowEverywhere: boolean;
 
   private constructor(readonly spec: ModelSpec, private readonly session: Ort.InferenceSession, private readonly ort: typeof Ort) {
-    this.invFreq = inverseFrequencies(spec.headDim, spec.rope);
+    const rd = spec.rotaryDim ?? spec.headDim;
+    this.invFreq = inverseFrequencies(rd, spec.rope);
+    if (spec.rope.longrope) this.longInvFreq = inverseFrequencies(rd, spec.rope, true);
+    this.layout = graphInputLayout(spec);
+    if (this.layout.localRope) this.localInvFreq = inverseFrequencies(rd, spec.localRope!);
+    this.windowEverywhere = !this.layout.localMask && spec.numLayers > 0 && layerIsSliding(spec, 0);
   }
 
   static async create(spec: ModelSpec, onnxPath: string, options: SessionOptions = {}): Promise<DecoderSession> {
@@ -124,9 +137,29 @@ export class DecoderSession {
         count += valid[b][s];
       }
     }
-    const { cos, sin } = rotaryTables(positions, this.invFreq);
+    // longrope, as HF's Phi3RotaryEmbedding: the long factors when this pass reaches past the original context
+    // (max(position_ids) + 1 > original_max_position_embeddings), else the short ones. Keys cached with the short
+    // factors would then sit beside queries rotated with the long ones; HF's generate() recomputes the whole
+    // sequence at that point, which the engine cannot do from a cache, so it refuses rather than mix them.
+    const longrope = spec.rope.longrope;
+    let longRope: boolean | undefined;
+    if (longrope) {
+      let maxPosition = -1;
+      for (const p of positions) maxPosition = Math.max(maxPosition, p);
+      longRope = maxPosition + 1 > longrope.originalMaxPositions;
+      if (longRope && P > 0 && past.longRope === false) {
+        throw new RangeError(
+          `this pass reaches position ${maxPosition + 1}, past the model's original context of ${longrope.originalMaxPositions} tokens, where longrope switches to its long factors; the cached keys were computed with the short ones. Run the whole sequence in one pass (HF's generate() recomputes it at this point too).`,
+        );
+      }
+      if (P > 0 && past.longRope === true) longRope = true;
+    }
+    const rd = spec.rotaryDim ?? spec.headDim;
+    const { cos, sin } = rotaryTables(positions, longRope ? this.longInvFreq! : this.invFreq, longrope?.attentionFactor ?? 1);
+    const local = this.localInvFreq ? rotaryTables(positions, this.localInvFreq) : undefined;
 
-    // Additive mask [B,1,1,S,T]: causal, padding, and the sliding window (key j hidden when i − j ≥ window).
+    // Additive mask [B,1,1,S,T]: causal, padding, and the sliding window (key j hidden when i − j ≥ window), the
+    // window in attn_bias when every layer slides, else in attn_bias_local for the sliding layers (gemma).
     const keyValid = past.valid.map((pv, b) => {
       const all = new Uint8Array(T);
       all.set(pv, 0);
@@ -134,13 +167,16 @@ export class DecoderSession {
       return all;
     });
     const bias = new Float32Array(B * S * T);
+    const localBias = this.layout.localMask ? new Float32Array(B * S * T) : undefined;
     const window = spec.slidingWindow;
     for (let b = 0; b < B; b++)
       for (let s = 0; s < S; s++) {
         const i = P + s;
         for (let j = 0; j < T; j++) {
-          const allowed = j <= i && keyValid[b][j] === 1 && (window === undefined || i - j < window);
-          if (!allowed) bias[(b * S + s) * T + j] = MASKED;
+          const causal = j <= i && keyValid[b][j] === 1;
+          const inWindow = window === undefined || i - j < window;
+          if (!causal || (this.windowEverywhere && !inWindow)) bias[(b * S + s) * T + j] = MASKED;
+          if (localBias && (!causal || !inWindow)) localBias[(b * S + s) * T + j] = MASKED;
         }
       }
 
@@ -162,14 +198,19 @@ export class DecoderSession {
 
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [B, S]),
-      rope_cos: new ort.Tensor('float32', cos, [B, S, 1, spec.headDim]),
-      rope_sin: new ort.Tensor('float32', sin, [B, S, 1, spec.headDim]),
+      rope_cos: new ort.Tensor('float32', cos, [B, S, 1, rd]),
+      rope_sin: new ort.Tensor('float32', sin, [B, S, 1, rd]),
       attn_bias: new ort.Tensor('float32', bias, [B, 1, 1, S, T]),
       steer_add: new ort.Tensor('float32', steerAdd, [B, R, d]),
       steer_mask: new ort.Tensor('float32', steerMask, [B, S, 1]),
       ablate_dir: new ort.Tensor('float32', ablate, [B, R, d]),
       logits_rows: new ort.Tensor('int64', BigInt64Array.from(logitRows.map(BigInt)), [logitRows.length]),
     };
+    if (localBias) feeds.attn_bias_local = new ort.Tensor('float32', localBias, [B, 1, 1, S, T]);
+    if (local) {
+      feeds.rope_cos_local = new ort.Tensor('float32', local.cos, [B, S, 1, rd]);
+      feeds.rope_sin_local = new ort.Tensor('float32', local.sin, [B, S, 1, rd]);
+    }
     for (let l = 0; l < spec.numLayers; l++) {
       feeds[`past_key_${l}`] = past.keys[l];
       feeds[`past_value_${l}`] = past.values[l];
@@ -192,6 +233,7 @@ export class DecoderSession {
         values: Array.from({ length: spec.numLayers }, (_, l) => out[`present_value_${l}`]),
         length: T,
         valid: keyValid,
+        ...(longRope === undefined ? {} : { longRope }),
       },
     };
   }

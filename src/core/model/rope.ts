@@ -1,11 +1,21 @@
 /** Rotary position embedding tables, computed exactly as HF does (float32 inv_freq and angles, half-split layout). */
 import type { RopeSpec } from './config';
 
-/** inv_freq[i] for i < headDim/2, with llama3 frequency scaling (as HF parameters or GGUF factors) when configured. */
-export function inverseFrequencies(headDim: number, rope: RopeSpec): Float32Array {
+/**
+ * inv_freq[i] for i < dim/2 (dim: the rotary dimensions, headDim unless partial), with llama3 frequency scaling (as
+ * HF parameters or GGUF factors), linear scaling, or longrope's short / long factors (`long`) when configured.
+ */
+export function inverseFrequencies(headDim: number, rope: RopeSpec, long = false): Float32Array {
   const half = headDim / 2;
   const inv = new Float32Array(half);
+  if (rope.longrope) {
+    // HF: 1 / (ext_factors · base^(arange(0, dim, 2) / dim)), all float32.
+    const ext = long ? rope.longrope.longFactor : rope.longrope.shortFactor;
+    for (let i = 0; i < half; i++) inv[i] = 1 / Math.fround(Math.fround(ext[i]) * Math.fround(rope.theta ** Math.fround((2 * i) / headDim)));
+    return inv;
+  }
   for (let i = 0; i < half; i++) inv[i] = 1 / Math.fround(rope.theta ** Math.fround((2 * i) / headDim));
+  if (rope.linearFactor) return inv.map((f) => f / rope.linearFactor!);
   // llama.cpp divides each frequency by its factor (ggml_rope_ext's freq_factors).
   if (rope.frequencyFactors) return inv.map((f, i) => f / rope.frequencyFactors![i]);
   const s = rope.llama3;
@@ -24,10 +34,10 @@ export function inverseFrequencies(headDim: number, rope: RopeSpec): Float32Arra
 }
 
 /**
- * cos and sin tables [positions.length, headDim] for the given positions, in HF's layout (cat(freqs, freqs)).
+ * cos and sin tables [positions.length, dim] for the given positions, in HF's layout (cat(freqs, freqs)).
  * The angle is rounded to float32 as HF computes it in float32.
  */
-export function rotaryTables(positions: ArrayLike<number>, invFreq: Float32Array): { cos: Float32Array; sin: Float32Array } {
+export function rotaryTables(positions: ArrayLike<number>, invFreq: Float32Array, attentionFactor = 1): { cos: Float32Array; sin: Float32Array } {
   const half = invFreq.length;
   const dim = half * 2;
   const cos = new Float32Array(positions.length * dim);
@@ -36,8 +46,9 @@ export function rotaryTables(positions: ArrayLike<number>, invFreq: Float32Array
     const pos = positions[p];
     for (let i = 0; i < half; i++) {
       const angle = Math.fround(pos * invFreq[i]);
-      const c = Math.cos(angle);
-      const s = Math.sin(angle);
+      // longrope's attention factor scales cos and sin (HF: emb.cos() * attention_scaling).
+      const c = attentionFactor === 1 ? Math.cos(angle) : Math.fround(Math.cos(angle)) * attentionFactor;
+      const s = attentionFactor === 1 ? Math.sin(angle) : Math.fround(Math.sin(angle)) * attentionFactor;
       cos[p * dim + i] = c;
       cos[p * dim + half + i] = c;
       sin[p * dim + i] = s;

@@ -127,7 +127,8 @@ export function quantizedWeightNames(ckpt: Pick<Checkpoint, 'spec' | 'weights'>)
   const names = ['model.embed_tokens.weight', lmHeadName(ckpt)];
   for (let l = 0; l < ckpt.spec.numLayers; l++) {
     const n = weightNames(ckpt.spec, l);
-    for (const p of [n.q, n.k, n.v, n.o, n.gate, n.up, n.down]) names.push(`${p}.weight`);
+    const projections = ckpt.spec.fusedProjections ? [n.qkv, n.o, n.gateUp, n.down] : [n.q, n.k, n.v, n.o, n.gate, n.up, n.down];
+    for (const p of projections) names.push(`${p}.weight`);
   }
   return [...new Set(names)];
 }

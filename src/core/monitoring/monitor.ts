@@ -18,12 +18,23 @@ export interface MonitorRequest {
   maxTokens?: number;
 }
 
+/**
+ * Where the extraction's own prompts sat on this vector (its calibration): the median last-prompt-token projection
+ * under the anti-eliciting and under the eliciting system prompts. A fixed, labelled scale for every text.
+ */
+export interface MonitorReference {
+  antiEliciting: number;
+  eliciting: number;
+}
+
 export interface MonitorProjection {
   vectorPath: string;
   trait: string;
   layer: number;
   /** Last prompt token · v̂. */
   value: number;
+  /** Absent for a vector file without calibration. */
+  reference?: MonitorReference;
 }
 
 export interface MonitorResult {
@@ -32,7 +43,7 @@ export interface MonitorResult {
   /** Tokens dropped from the start to fit maxTokens. */
   truncated: number;
   projections: MonitorProjection[];
-  heatmap?: { vectorPath: string; trait: string; layer: number; values: number[] };
+  heatmap?: { vectorPath: string; trait: string; layer: number; values: number[]; reference?: MonitorReference };
   /** Vectors that could not be read for this model, with the reason. */
   skipped: { vectorPath: string; message: string }[];
 }
@@ -48,14 +59,16 @@ export async function monitorText(model: LoadedModel, request: MonitorRequest): 
   const max = request.maxTokens ?? MONITOR_MAX_TOKENS;
   const ids = all.length > max ? all.slice(all.length - max) : all;
 
-  const vectors: { vectorPath: string; trait: string; layer: number; direction: Float32Array }[] = [];
+  const vectors: { vectorPath: string; trait: string; layer: number; direction: Float32Array; reference?: MonitorReference }[] = [];
   const skipped: MonitorResult['skipped'] = [];
   for (const vectorPath of request.vectorPaths) {
     try {
       if (!existsSync(vectorPath)) throw new Error(`${path.basename(vectorPath)} does not exist (moved or deleted?)`);
       // The recommended layer of the extraction, like screening (a vector without one is reported, not guessed).
       const v = loadTraitVector(vectorPath, rows, d);
-      vectors.push({ vectorPath, trait: v.name, layer: v.layer, direction: v.direction });
+      const monitor = v.calibration?.monitor;
+      const reference = monitor && { antiEliciting: monitor.antiEliciting.quantiles[50], eliciting: monitor.eliciting.quantiles[50] };
+      vectors.push({ vectorPath, trait: v.name, layer: v.layer, direction: v.direction, reference });
     } catch (err) {
       skipped.push({ vectorPath, message: (err as Error).message });
     }
@@ -74,8 +87,8 @@ export async function monitorText(model: LoadedModel, request: MonitorRequest): 
       skipped.push({ vectorPath: v.vectorPath, message: (err as Error).message });
       continue;
     }
-    projections.push({ vectorPath: v.vectorPath, trait: v.trait, layer: v.layer, value: values[values.length - 1] });
-    if (v.vectorPath === request.heatmapVector) heatmap = { vectorPath: v.vectorPath, trait: v.trait, layer: v.layer, values };
+    projections.push({ vectorPath: v.vectorPath, trait: v.trait, layer: v.layer, value: values[values.length - 1], ...(v.reference ? { reference: v.reference } : {}) });
+    if (v.vectorPath === request.heatmapVector) heatmap = { vectorPath: v.vectorPath, trait: v.trait, layer: v.layer, values, ...(v.reference ? { reference: v.reference } : {}) };
   }
   return { tokens, truncated: all.length - ids.length, projections, heatmap, skipped };
 }

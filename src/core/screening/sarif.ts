@@ -13,9 +13,9 @@ export function toSarif(datasetUri: string, samples: readonly ScreenedSample[], 
       results.push({
         ruleId: `persona-lens/${s.trait}`,
         level: 'warning',
-        message: { text: `Sample ${sample.index} may induce "${s.trait}": ${metric} = ${value.toFixed(3)} (threshold ${s.threshold.toFixed(3)})` },
+        message: { text: `Sample ${sample.index} may induce "${s.trait}": ${metric} = ${value.toFixed(3)} (threshold ${s.threshold.toFixed(3)}: ${s.thresholdRule})` },
         locations: [{ physicalLocation: { artifactLocation: { uri: datasetUri }, region: { startLine: sample.startLine, endLine: sample.endLine } } }],
-        properties: { trait: s.trait, metric, value, threshold: s.threshold, sampleIndex: sample.index },
+        properties: { trait: s.trait, metric, value, threshold: s.threshold, thresholdRule: s.thresholdRule, sampleIndex: sample.index },
       });
     }
   }

@@ -43,6 +43,7 @@ export async function screenDataset(model: LoadedModel, params: ScreenParams & {
     if (item.kind === 'issue') issues.push(item);
     else samples.push({ ...item, response: '', ownResponse: item.ownResponse?.slice(0, OWN_RESPONSE_CHARS) });
   }
-  const thresholds: Record<string, ThresholdSpec> = Object.fromEntries(traits.map((t) => [t, parseThreshold(params.thresholds?.[t] ?? 'p95')]));
-  return { traits, metric: params.metric, samples, issues, summaries: samples.length ? summarize(samples, traits, params.metric, thresholds) : [] };
+  const thresholds: Record<string, ThresholdSpec> = Object.fromEntries(traits.map((t) => [t, parseThreshold(params.thresholds?.[t] ?? 'calibrated')]));
+  const calibrations = Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing }]));
+  return { traits, metric: params.metric, samples, issues, summaries: samples.length ? summarize(samples, traits, params.metric, thresholds, calibrations) : [] };
 }

@@ -1,7 +1,8 @@
 /** Dataset summary per trait: mean, percentiles, threshold and share of samples above it. */
 import { mean, percentile } from '../stats';
 import type { ScreenMetric, ScreenedSample } from './screener';
-import { resolveThreshold, type ThresholdSpec } from './thresholds';
+import { resolveThreshold, type ThresholdCalibration, type ThresholdSpec } from './thresholds';
+import { metricKey } from './calibration';
 
 export interface TraitSummary {
   trait: string;
@@ -12,6 +13,17 @@ export interface TraitSummary {
   p90: number;
   p99: number;
   threshold: number;
+  /** What the threshold means ("halfway between the median anti-trait (0.00) and trait (8.93) answers of …"). */
+  thresholdRule: string;
+  /** How it was set: calibrated on the vector, relative to this file, or a fixed value. */
+  thresholdKind?: 'calibrated' | 'value' | 'percentile';
+  /**
+   * Where the editor's heat marks start (heat 0): the median anti-trait answer of a calibrated vector, else this
+   * file's median — so with a calibrated threshold the heat, like the flag, does not depend on the rest of the file.
+   */
+  heatFrom?: number;
+  /** Why a calibrated threshold could not be used, when it could not. */
+  thresholdNotice?: string;
   flagged: number;
   shareFlagged: number;
 }
@@ -24,12 +36,28 @@ export function metricValue(s: ScreenedSample, trait: string, metric: ScreenMetr
   return m.delta;
 }
 
-export function summarize(samples: readonly ScreenedSample[], traits: string[], metric: ScreenMetric, thresholds: Record<string, ThresholdSpec>): TraitSummary[] {
+/** `calibrations`: per trait, the vector's calibration or why it has none (traitVector.ts). */
+export function summarize(samples: readonly ScreenedSample[], traits: string[], metric: ScreenMetric, thresholds: Record<string, ThresholdSpec>, calibrations: Record<string, ThresholdCalibration> = {}): TraitSummary[] {
   return traits.map((trait) => {
     const values = samples.map((s) => metricValue(s, trait, metric));
-    const threshold = resolveThreshold(thresholds[trait], values);
-    const flagged = values.filter((v) => v > threshold).length;
-    return { trait, metric, samples: values.length, mean: mean(values), p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99), threshold, flagged, shareFlagged: values.length ? flagged / values.length : 0 };
+    const threshold = resolveThreshold(thresholds[trait], values, metric, calibrations[trait]);
+    const flagged = values.filter((v) => v > threshold.value).length;
+    return {
+      trait,
+      metric,
+      samples: values.length,
+      mean: mean(values),
+      p50: percentile(values, 50),
+      p90: percentile(values, 90),
+      p99: percentile(values, 99),
+      threshold: threshold.value,
+      thresholdRule: threshold.rule,
+      thresholdKind: threshold.kind,
+      heatFrom: threshold.kind === 'calibrated' ? calibrations[trait]?.calibration?.negative[metricKey(metric)].quantiles[50] : undefined,
+      thresholdNotice: threshold.notice,
+      flagged,
+      shareFlagged: values.length ? flagged / values.length : 0,
+    };
   });
 }
 

@@ -1,13 +1,22 @@
 /**
- * Flagging thresholds, per trait: a value ("2.5") or a percentile of this dataset's scores ("p95").
+ * Flagging thresholds, per trait: `calibrated` (the default: halfway between the median anti-trait and trait
+ * answers the vector was extracted from — the same meaning on every file; calibration.ts), a value ("2.5"), or a
+ * percentile of this dataset's own scores ("p95", an explicit choice: it flags that share of any file, clean or not).
  * Written on the CLI as one spec for all traits or `trait=spec,trait=spec`.
  */
 import { percentile } from '../stats';
+import { calibratedThreshold, metricKey, type VectorCalibration } from './calibration';
+import type { ScreenMetric } from './screener';
 
-export type ThresholdSpec = { kind: 'value'; value: number } | { kind: 'percentile'; p: number };
+export type ThresholdSpec = { kind: 'calibrated' } | { kind: 'value'; value: number } | { kind: 'percentile'; p: number };
+
+export const CALIBRATED: ThresholdSpec = { kind: 'calibrated' };
+/** What `calibrated` falls back to for a vector without calibration (with a notice saying so). */
+const UNCALIBRATED_FALLBACK = 95;
 
 export function parseThreshold(text: string): ThresholdSpec {
   const t = text.trim();
+  if (t === 'calibrated') return CALIBRATED;
   const m = /^p(\d+(?:\.\d+)?)$/i.exec(t);
   if (m) {
     const p = Number(m[1]);
@@ -15,12 +24,12 @@ export function parseThreshold(text: string): ThresholdSpec {
     return { kind: 'percentile', p };
   }
   const value = Number(t);
-  if (t === '' || !Number.isFinite(value)) throw new RangeError(`threshold "${text}" must be a number or a percentile like p95`);
+  if (t === '' || !Number.isFinite(value)) throw new RangeError(`threshold "${text}" must be calibrated, a number or a percentile like p95`);
   return { kind: 'value', value };
 }
 
 /** "p95" or "evil=2.5,sycophantic=p90" → per-trait specs (default applies to unnamed traits). */
-export function parseThresholds(text: string | undefined, traits: string[], fallback: ThresholdSpec = { kind: 'percentile', p: 95 }): Record<string, ThresholdSpec> {
+export function parseThresholds(text: string | undefined, traits: string[], fallback: ThresholdSpec = CALIBRATED): Record<string, ThresholdSpec> {
   const out: Record<string, ThresholdSpec> = Object.fromEntries(traits.map((t) => [t, fallback]));
   if (!text) return out;
   if (!text.includes('=')) return Object.fromEntries(traits.map((t) => [t, parseThreshold(text)]));
@@ -32,6 +41,39 @@ export function parseThresholds(text: string | undefined, traits: string[], fall
   return out;
 }
 
-export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[]): number {
-  return spec.kind === 'value' ? spec.value : percentile(scores, spec.p);
+export interface ResolvedThreshold {
+  value: number;
+  /** How it was set in the end (`percentile` when `calibrated` had to fall back). */
+  kind: ThresholdSpec['kind'];
+  /** What the threshold means, for summaries, hovers and Problems. */
+  rule: string;
+  /** Set when `calibrated` was asked for but the vector has no calibration (and why). */
+  notice?: string;
+}
+
+/** The vector's calibration (if any) and why it has none, as traitVector.ts reports them. */
+export interface ThresholdCalibration {
+  calibration?: VectorCalibration;
+  missing?: string;
+}
+
+export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[], metric: ScreenMetric, calibrated: ThresholdCalibration = {}): ResolvedThreshold {
+  if (spec.kind === 'value') return { value: spec.value, kind: 'value', rule: 'a fixed value' };
+  if (spec.kind === 'percentile') return { value: percentile(scores, spec.p), kind: 'percentile', rule: `the ${spec.p}th percentile of this file's scores (relative to this file)` };
+  const { calibration } = calibrated;
+  if (calibration) {
+    const { negative, positive } = calibration;
+    const key = metricKey(metric);
+    return {
+      value: calibratedThreshold(calibration, metric),
+      kind: 'calibrated',
+      rule: `halfway between the median anti-trait (${negative[key].quantiles[50].toFixed(2)}) and trait (${positive[key].quantiles[50].toFixed(2)}) answers of the ${negative[key].n} pairs this vector was extracted from`,
+    };
+  }
+  return {
+    value: percentile(scores, UNCALIBRATED_FALLBACK),
+    kind: 'percentile',
+    rule: `the ${UNCALIBRATED_FALLBACK}th percentile of this file's scores (relative to this file)`,
+    notice: `${calibrated.missing ?? 'the vector has no calibration'}; using the ${UNCALIBRATED_FALLBACK}th percentile of this file instead`,
+  };
 }

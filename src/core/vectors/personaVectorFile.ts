@@ -33,6 +33,8 @@ export interface PersonaVectorMetadata {
   sweepBaseline?: string;
   /** JSON: SteeringValidation at the recommendation (dose–response + random control, suppression). */
   validation?: string;
+  /** JSON: VectorCalibration at the recommended layer (screening/calibration.ts). */
+  calibration?: string;
 }
 
 export interface PersonaVectorFile {
@@ -67,6 +69,7 @@ export function writePersonaVector(
     sweep: JSON.stringify(result.sweep.map(summarizeCell)),
     sweepBaseline: result.sweepBaseline && JSON.stringify(result.sweepBaseline),
     validation: result.validation && JSON.stringify(result.validation),
+    calibration: result.calibration && JSON.stringify(result.calibration),
   };
   writeSafetensors(
     path,

@@ -6,6 +6,16 @@ import * as path from 'node:path';
 import { readSafetensorsHeader } from '../model/safetensors';
 import { readPersonaVector } from './personaVectorFile';
 import { readSteeringVector, vectorForLayer, type SteeringVectorFile } from './vectorFile';
+import { parseCalibration, type VectorCalibration } from '../screening/calibration';
+
+function readCalibration(json: string | undefined): VectorCalibration | undefined {
+  if (!json) return undefined;
+  try {
+    return parseCalibration(JSON.parse(json));
+  } catch {
+    return undefined;
+  }
+}
 
 export interface TraitVector {
   /** Trait name (the key in results). */
@@ -21,6 +31,10 @@ export interface TraitVector {
   file: string;
   /** Where the file says it was extracted (Persona Lens vector files record it). */
   source?: { modelFingerprint?: string; architecture?: string; model?: string };
+  /** The extraction's calibration, when the file has one measured at this vector's layer (screening/calibration.ts). */
+  calibration?: VectorCalibration;
+  /** Why there is no calibration, for the notice a screening summary gives. */
+  calibrationMissing?: string;
 }
 
 /** A warning when a vector was extracted on other weights than the model it is used with (or undefined). */
@@ -39,6 +53,8 @@ export function loadTraitVector(file: string, modelRows: number, modelD: number,
   let layer = layerOverride;
   let recommendedCoefficient: number | undefined;
   let source: TraitVector['source'];
+  let calibration: VectorCalibration | undefined;
+  let calibrationMissing: string | undefined = `${path.basename(file)} is a plain steering tensor, without the calibration Persona Lens vector files carry`;
   if (header.tensors.has('response_avg')) {
     const pv = readPersonaVector(file);
     layer ??= pv.metadata.recommendedLayer as number | undefined;
@@ -48,11 +64,18 @@ export function loadTraitVector(file: string, modelRows: number, modelD: number,
     const meta = pv.metadata as Record<string, unknown>;
     const text = (key: string) => (typeof meta[key] === 'string' ? (meta[key] as string) : undefined);
     source = { modelFingerprint: text('modelFingerprint'), architecture: text('architecture'), model: text('model') };
+    calibration = readCalibration(text('calibration'));
+    calibrationMissing = !calibration
+      ? `${path.basename(file)} has no calibration (extracted before Persona Lens calibrated thresholds, or without a layer search): re-extract it for a calibrated threshold`
+      : calibration.layer !== layer
+        ? `${path.basename(file)} is calibrated at row ${calibration.layer}, not the row ${layer} screened here`
+        : undefined;
+    if (calibrationMissing) calibration = undefined;
     vector = { data: pv.vectors.response_avg!, rows: pv.rows, d: pv.d, tensorName: 'response_avg', metadata: {} };
   } else {
     if (layer === undefined) throw new Error(`${file} is a plain steering tensor: pass the layer to read`);
     vector = readSteeringVector(file);
   }
   const direction = vectorForLayer(vector, layer, modelRows, modelD, file);
-  return { name, layer, direction, atRow: (row) => vectorForLayer(vector, row, modelRows, modelD, file), recommendedCoefficient, file, source };
+  return { name, layer, direction, atRow: (row) => vectorForLayer(vector, row, modelRows, modelD, file), recommendedCoefficient, file, source, calibration, calibrationMissing };
 }

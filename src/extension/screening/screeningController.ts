@@ -109,7 +109,12 @@ export class ScreeningController implements vscode.Disposable {
       const result = withProgress
         ? await this.engine.withProgress(`Persona Lens: screening ${path.basename(document.fileName)}`, 'screen', params)
         : await this.engine.request('screen', params, { signal: controller.signal });
-      if (result) this.view.show(document, result);
+      if (result) {
+        this.view.show(document, result);
+        // An old vector without calibration falls back to a file percentile: say so once per run.
+        const notices = result.summaries.filter((s) => s.thresholdNotice).map((s) => `${s.trait}: ${s.thresholdNotice}`);
+        if (notices.length && withProgress) void vscode.window.showInformationMessage(`Persona Lens: ${notices.join(' · ')}`);
+      }
     } catch (err) {
       if (!controller.signal.aborted) this.engine.reportError('Persona Lens: screening', err);
     } finally {

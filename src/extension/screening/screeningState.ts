@@ -12,7 +12,7 @@ export interface SampleView {
   sample: ScreenedSample;
   /** Traits whose metric is above their threshold. */
   flaggedTraits: string[];
-  /** 0 (cool) … HEAT_LEVELS (hot): the highest trait's place between the dataset median and its threshold. */
+  /** 0 (cool) … HEAT_LEVELS (hot): the highest trait's place between its heat start (summary.heatFrom) and its threshold. */
   heat: number;
 }
 
@@ -23,8 +23,9 @@ export function sampleViews(result: ScreenResult): SampleView[] {
     for (const s of result.summaries) {
       const value = metricValue(sample, s.trait, result.metric);
       if (value > s.threshold) flaggedTraits.push(s.trait);
-      const span = s.threshold - s.p50;
-      const level = value > s.threshold ? HEAT_LEVELS : span > 0 ? Math.max(0, Math.floor(((value - s.p50) / span) * HEAT_LEVELS)) : 0;
+      const from = s.heatFrom ?? s.p50;
+      const span = s.threshold - from;
+      const level = value > s.threshold ? HEAT_LEVELS : span > 0 ? Math.max(0, Math.floor(((value - from) / span) * HEAT_LEVELS)) : 0;
       heat = Math.max(heat, Math.min(HEAT_LEVELS, level));
     }
     return { sample, flaggedTraits, heat };
@@ -35,9 +36,16 @@ export function metricLabel(metric: ScreenResult['metric']): string {
   return metric === 'delta' ? 'ΔP' : metric === 'fast-delta' ? 'fast ΔP' : 'projection';
 }
 
+/** A few words on how a trait's threshold was set, for the CodeLens and Problems. */
+export function thresholdLabel(s: ScreenResult['summaries'][number]): string {
+  if (s.thresholdKind === 'calibrated') return 'calibrated on the vector';
+  if (s.thresholdKind === 'value') return 'fixed';
+  return 'relative to this file';
+}
+
 /** One-line file summary for the CodeLens. */
 export function summaryLine(result: ScreenResult): string {
-  const parts = result.summaries.map((s) => `${s.trait}: ${s.flagged} flagged (${(100 * s.shareFlagged).toFixed(1)}%), mean ${metricLabel(result.metric)} ${s.mean.toFixed(2)}`);
+  const parts = result.summaries.map((s) => `${s.trait}: ${s.flagged} flagged (${(100 * s.shareFlagged).toFixed(1)}%, threshold ${s.threshold.toFixed(2)} ${thresholdLabel(s)}), mean ${metricLabel(result.metric)} ${s.mean.toFixed(2)}`);
   return `Persona Lens · ${result.samples.length} samples${result.issues.length ? `, ${result.issues.length} skipped` : ''} · ${parts.join(' · ')}`;
 }
 

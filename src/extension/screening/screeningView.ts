@@ -40,7 +40,7 @@ export class ScreeningView implements vscode.Disposable, vscode.HoverProvider, v
       if (!v.flaggedTraits.length) continue;
       const detail = v.flaggedTraits.map((t) => {
         const s = result.summaries.find((x) => x.trait === t)!;
-        return `${t} ${metricLabel(result.metric)} ${metricValue(v.sample, t, result.metric).toFixed(2)} > ${s.threshold.toFixed(2)}`;
+        return `${t} ${metricLabel(result.metric)} ${metricValue(v.sample, t, result.metric).toFixed(2)} > ${s.threshold.toFixed(2)} (${s.thresholdRule})`;
       });
       const d = new vscode.Diagnostic(lineRange(document, v.sample.startLine, v.sample.endLine), `Likely to induce ${v.flaggedTraits.join(', ')}: ${detail.join('; ')}`, vscode.DiagnosticSeverity.Warning);
       d.source = 'Persona Lens';
@@ -82,13 +82,16 @@ export class ScreeningView implements vscode.Disposable, vscode.HoverProvider, v
     if (!entry || !views?.length) return undefined;
     const md = new vscode.MarkdownString(undefined, true);
     for (const v of views) {
-      md.appendMarkdown(`**Persona Lens** · sample ${v.sample.index}${v.sample.turn ? `, turn ${v.sample.turn}` : ''} · metric ${metricLabel(entry.result.metric)}\n\n`);
+      const lines = v.sample.endLine > v.sample.startLine ? `lines ${v.sample.startLine}–${v.sample.endLine}` : `line ${v.sample.startLine}`;
+      md.appendMarkdown(`**Persona Lens** · ${lines}${v.sample.turn ? `, turn ${v.sample.turn}` : ''} · metric ${metricLabel(entry.result.metric)}\n\n`);
       md.appendMarkdown('| trait | projection | fast ΔP | ΔP | threshold |\n|---|---|---|---|---|\n');
       for (const s of entry.result.summaries) {
         const m = v.sample.scores[s.trait];
         const flag = v.flaggedTraits.includes(s.trait) ? ' ⚠' : '';
         md.appendMarkdown(`| ${s.trait}${flag} | ${m.projection.toFixed(3)} | ${m.fastDelta.toFixed(3)} | ${m.delta?.toFixed(3) ?? '–'} | ${s.threshold.toFixed(3)} |\n`);
       }
+      md.appendMarkdown('\n');
+      for (const s of entry.result.summaries) md.appendMarkdown(`*${s.trait} threshold*: ${s.thresholdRule}${s.thresholdNotice ? ` — ${s.thresholdNotice}` : ''}\n\n`);
       if (v.sample.ownResponse !== undefined) {
         const datasetAnswer = datasetResponse(document, v.sample.startLine, v.sample.endLine, v.sample.turn);
         md.appendMarkdown('\n**Dataset answer**\n\n');

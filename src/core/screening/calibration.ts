@@ -1,0 +1,112 @@
+/**
+ * Calibration carried by a vector: what each screening metric gives on the extraction's own answers, so a
+ * threshold means the same on every file ("halfway between the typical anti-trait and trait answers this vector was
+ * extracted from") instead of being a percentile of whatever file is screened (which flags 5 % of any file).
+ *
+ * Why halfway between the medians, not "above 99 % of the anti-trait answers": measured on the organism (ΔP, the
+ * default metric), the anti-trait answers are far more anti-trait than ordinary clean data, so their 99th
+ * percentile flagged 28 % (sycophantic) and 73 % (hallucinating) of the clean `normal.jsonl`; halfway between the
+ * two medians flagged ≤ 0.7 % of it for every trait while keeping 80–82 % of the evil / sycophantic samples of the
+ * strong sets (test/organism/calibration.test.ts prints every trait × metric).
+ *
+ * The kept pairs' answers are screened exactly as a dataset sample is — the question as the user turn, the answer
+ * as the assistant turn, no system prompt — by the same Screener, so projection, fast ΔP and ΔP are the numbers a
+ * screened file would get for such answers. The Monitor's reference marks come from the same extraction: the
+ * last-prompt-token projection under the eliciting and the anti-eliciting system prompts.
+ */
+import type { RunContext } from '../cancellation';
+import type { LoadedModel } from '../model/loadedModel';
+import type { ScoredTurn } from '../datasets/sampleShapes';
+import { sampleHash } from '../datasets/datasetReader';
+import { percentile } from '../stats';
+import { Screener, type ScreenMetric } from './screener';
+
+export const CALIBRATION_VERSION = 1;
+
+/** Quantiles 0, 1, …, 100 of a set of values, and how many values they summarise. */
+export interface Distribution {
+  n: number;
+  quantiles: number[];
+}
+
+type MetricKey = 'projection' | 'fastDelta' | 'delta';
+
+export interface VectorCalibration {
+  version: typeof CALIBRATION_VERSION;
+  /** The row the distributions were measured at (the recommended layer). */
+  layer: number;
+  /** The extraction's anti-trait (negative) answers, screened as dataset samples. */
+  negative: Record<MetricKey, Distribution>;
+  /** Its trait (positive) answers, the same way. */
+  positive: Record<MetricKey, Distribution>;
+  /** Last-prompt-token projection (the Monitor's number) under the anti-eliciting and the eliciting system prompts. */
+  monitor: { antiEliciting: Distribution; eliciting: Distribution };
+}
+
+export const metricKey = (metric: ScreenMetric): MetricKey => (metric === 'fast-delta' ? 'fastDelta' : metric);
+
+export function distribution(values: readonly number[]): Distribution {
+  const finite = values.filter(Number.isFinite);
+  return { n: finite.length, quantiles: Array.from({ length: 101 }, (_, p) => percentile(finite, p)) };
+}
+
+/** The calibrated default: halfway between the median anti-trait and the median trait answer (see above). */
+export function calibratedThreshold(calibration: VectorCalibration, metric: ScreenMetric): number {
+  const key = metricKey(metric);
+  return (calibration.negative[key].quantiles[50] + calibration.positive[key].quantiles[50]) / 2;
+}
+
+export interface CalibrationAnswers {
+  question: string;
+  positive: string;
+  negative: string;
+}
+
+/**
+ * Screens the kept pairs' answers with the vector at `layer` (all three metrics; ΔP generates the model's own
+ * answer per question, cached like any screening run) and summarises them.
+ */
+export async function calibrateVector(
+  model: LoadedModel,
+  vector: { name: string; layer: number; direction: Float32Array },
+  answers: readonly CalibrationAnswers[],
+  monitor: { antiEliciting: number[]; eliciting: number[] },
+  options: { cacheRoot?: string; ownResponseTokens?: number },
+  ctx?: RunContext,
+): Promise<VectorCalibration> {
+  const screener = new Screener(model, [vector], { computeDelta: true, cacheRoot: options.cacheRoot, ownResponseTokens: options.ownResponseTokens });
+  const scores = { positive: [] as Record<MetricKey, number>[], negative: [] as Record<MetricKey, number>[] };
+  const samples = answers.flatMap((a, i) => (['negative', 'positive'] as const).map((polarity) => ({ polarity, turn: sample(a.question, polarity === 'positive' ? a.positive : a.negative), index: 2 * i + (polarity === 'positive' ? 1 : 0) })));
+  const items = samples.map(({ turn, index }) => ({ kind: 'sample' as const, ...turn, index, startLine: index + 1, endLine: index + 1, format: 'messages' as const, hash: sampleHash(turn) }));
+  for await (const item of screener.screen(items, ctx)) {
+    if (item.kind !== 'scored') continue;
+    const m = item.scores[vector.name];
+    scores[samples[item.index].polarity].push({ projection: m.projection, fastDelta: m.fastDelta, delta: m.delta ?? NaN });
+  }
+  const summarise = (rows: Record<MetricKey, number>[]) => ({
+    projection: distribution(rows.map((r) => r.projection)),
+    fastDelta: distribution(rows.map((r) => r.fastDelta)),
+    delta: distribution(rows.map((r) => r.delta)),
+  });
+  return {
+    version: CALIBRATION_VERSION,
+    layer: vector.layer,
+    negative: summarise(scores.negative),
+    positive: summarise(scores.positive),
+    monitor: { antiEliciting: distribution(monitor.antiEliciting), eliciting: distribution(monitor.eliciting) },
+  };
+}
+
+function sample(question: string, answer: string): ScoredTurn {
+  return { prompt: [{ role: 'user', content: question }], response: answer, turn: 0 };
+}
+
+/** Checks a calibration read from a file (metadata JSON), so a damaged one is ignored rather than trusted. */
+export function parseCalibration(raw: unknown): VectorCalibration | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const c = raw as Partial<VectorCalibration>;
+  const ok = (d: unknown): d is Distribution => typeof d === 'object' && d !== null && Number.isInteger((d as Distribution).n) && Array.isArray((d as Distribution).quantiles) && (d as Distribution).quantiles.length === 101 && (d as Distribution).quantiles.every((q) => typeof q === 'number');
+  const metrics = (m: unknown) => typeof m === 'object' && m !== null && ['projection', 'fastDelta', 'delta'].every((k) => ok((m as Record<string, unknown>)[k]));
+  if (c.version !== CALIBRATION_VERSION || !Number.isInteger(c.layer) || !metrics(c.negative) || !metrics(c.positive) || !ok(c.monitor?.antiEliciting) || !ok(c.monitor?.eliciting)) return undefined;
+  return c as VectorCalibration;
+}
