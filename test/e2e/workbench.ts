@@ -68,7 +68,15 @@ export class Workbench {
     for (;;) {
       await this.page.keyboard.press('F1');
       const input = this.page.locator(`${QUICK_INPUT} input.input`);
-      await input.waitFor();
+      try {
+        await input.waitFor({ state: 'visible', timeout: 5000 });
+      } catch (err) {
+        // F1 pressed while a webview (the panel) holds the focus can miss the workbench: take the focus back, retry.
+        await this.page.keyboard.press('Escape');
+        await this.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        if (Date.now() > deadline) throw new Error(`the command palette did not open for "${title}": ${(err as Error).message}`);
+        continue;
+      }
       await input.fill(`>${title}`);
       try {
         await this.focusRow(title, Math.min(5000, Math.max(500, deadline - Date.now())));
