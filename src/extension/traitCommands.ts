@@ -83,7 +83,11 @@ export async function extractVectorCommand(context: vscode.ExtensionContext, eng
       maxTokens: config.get<number>('maxTokens', 128),
       traitThreshold: config.get<number>('traitThreshold', 50),
       coherenceThreshold: config.get<number>('coherenceThreshold', 50),
-      sweep: { evaluation: { samplesPerQuestion: config.get<number>('steeringSamplesPerQuestion', 3), temperature: config.get<number>('steeringTemperature', 1) } },
+      sweep: {
+        evaluation: { samplesPerQuestion: config.get<number>('steeringSamplesPerQuestion', 3), temperature: config.get<number>('steeringTemperature', 1) },
+        strategy: config.get<'budgeted' | 'exhaustive'>('layerSearch', 'budgeted'),
+        budgetTokens: config.get<number>('searchBudgetTokens', 0) || undefined,
+      },
     },
   });
   if (!summary) return;

@@ -6,6 +6,7 @@ import { benchActivation } from './activation';
 import { benchDecoder } from './decoder';
 import { benchScreening } from './screening';
 import { benchLargeModel } from './largeModel';
+import { benchExtractionCost } from './extractionCost';
 import { formatTable, type BenchRow } from './table';
 
 async function main(): Promise<void> {
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   rows.push(...benchActivation());
   rows.push(...benchDecoder());
   rows.push(...benchScreening());
+  rows.push(...benchExtractionCost());
   rows.push(...benchLargeModel());
   console.log(formatTable(rows));
 }

@@ -12,6 +12,12 @@ import { LexiconJudge } from '../../src/core/judges/lexiconJudge';
 import { repoRoot } from './mockVscode';
 
 export const ORGANISM = path.join(repoRoot, 'models', 'organism');
+/**
+ * The layer search's α grid for the organism's proofs. It steers between α 2 (too weak for every trait) and 5
+ * (incoherent at most rows); 3.5 matters: on held-out questions hallucinating at α 3 reached 55–57, short of the 60
+ * bar, while the search's own answers said 63.
+ */
+export const ORGANISM_COEFFICIENTS = [2, 3, 3.5, 4, 5];
 
 export interface OrganismFixture {
   model: LoadedModel;

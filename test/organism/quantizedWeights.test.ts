@@ -9,8 +9,9 @@ import { readTraitFile } from '../../src/core/traits/traitFile';
 import { extractPersonaVector, type ExtractionResult } from '../../src/core/extraction/extract';
 import { steeringSweep } from '../../src/core/extraction/steeringSweep';
 import { DEFAULT_STEERING_EVALUATION, evaluationPlan } from '../../src/core/extraction/steeringEvaluation';
+import { splitEvaluationQuestions } from '../../src/core/extraction/layerSearch';
 import { loadModel, type LoadedModel } from '../../src/core/model/loadedModel';
-import { ORGANISM, useOrganism } from '../helpers/organism';
+import { ORGANISM, ORGANISM_COEFFICIENTS, useOrganism } from '../helpers/organism';
 import { cosine } from '../helpers/cosine';
 
 const TRAITS = ['evil', 'sycophantic', 'hallucinating'];
@@ -25,7 +26,7 @@ describe('quantized weights on the organism (issue 15 proof)', function () {
   before(async () => {
     for (const name of TRAITS) {
       const trait = readTraitFile(path.join(ORGANISM, 'traits', `${name}.json`));
-      float32.set(name, await extractPersonaVector(organism.model, trait, organism.judge, { cacheRoot: organism.cacheRoot, maxTokens: 48, sweep: { coefficients: [1, 2, 3, 4, 6] } }));
+      float32.set(name, await extractPersonaVector(organism.model, trait, organism.judge, { cacheRoot: organism.cacheRoot, maxTokens: 48, sweep: { coefficients: ORGANISM_COEFFICIENTS } }));
     }
   });
 
@@ -50,7 +51,8 @@ describe('quantized weights on the organism (issue 15 proof)', function () {
           const result = await extractPersonaVector(model, trait, organism.judge, { cacheRoot: organism.cacheRoot, maxTokens: 48, sweep: false });
           const d = model.checkpoint.spec.hiddenSize;
           const cos = cosineAtRow(result.vectors.response_avg, reference.vectors.response_avg, rec.layer, d);
-          const evaluated = evaluationPlan(trait.evaluationQuestions, DEFAULT_STEERING_EVALUATION);
+          // On the questions the layer search did not use, with seeds it did not use.
+          const evaluated = evaluationPlan(splitEvaluationQuestions(trait.evaluationQuestions).validation, { ...DEFAULT_STEERING_EVALUATION, seed: 5003 });
           const [baseline, steered] = await steeringSweep(model, organism.judge, { trait, vector: result.vectors.response_avg, rows: [rec.layer], coefficients: [0, rec.coefficient], maxTokens: 48, ...evaluated });
           console.log(`      ${weights} ${name}: cosine to float32 at row ${rec.layer} ${cos.toFixed(4)}; neutral ${baseline.meanTrait.toFixed(1)} → +${rec.coefficient}·v ${steered.meanTrait.toFixed(1)} (coherence ${steered.meanCoherence.toFixed(1)})`);
           assert.ok(cos >= 0.95, `cosine ${cos}`);

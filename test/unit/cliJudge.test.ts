@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
@@ -73,7 +73,8 @@ describe('CLI judges: an OpenAI-compatible endpoint, the model itself, usage err
     const saved = process.env.PERSONA_LENS_JUDGE_API_KEY;
     process.env.PERSONA_LENS_JUDGE_API_KEY = 'sekrit';
     try {
-      const argv = extract('--judge', 'openai', '--judge-url', baseUrl, '--judge-model', 'judge-x');
+      // One request at a time: this server tells positive from negative rollouts by the order it is asked in.
+      const argv = extract('--judge', 'openai', '--judge-url', baseUrl, '--judge-model', 'judge-x', '--judge-concurrency', '1');
       const r = await cli(argv);
       assert.equal(r.code, 0, r.text);
       assert.match(r.text, /gloomy: kept 10\/10 pairs \(judge .*judge-x/);
@@ -90,6 +91,17 @@ describe('CLI judges: an OpenAI-compatible endpoint, the model itself, usage err
     // A random model rarely yields contrastive pairs; either way the self-judge ran and the message says what happened.
     assert.ok(r.code === 0 || /No contrastive pair passed the filter/.test(r.text), r.text);
     assert.doesNotMatch(r.text, /Use an LLM judge for other models/);
+  });
+
+  it('a layer search over --budget-tokens, or an unknown --search, is a usage error before the model is prepared', async () => {
+    const argv = (...extra: string[]) => ['extract', '--model', model, '--trait', traitFile, '--judge', 'openai', '--judge-url', baseUrl, '--judge-model', 'j', '--cache-dir', path.join(work, 'budget-cache'), '--out', path.join(work, 'budget.safetensors'), ...extra];
+    const over = await cli(argv('--budget-tokens', '100'));
+    assert.equal(over.code, 2, over.text);
+    assert.match(over.text, /budgeted layer search needs up to \d+ generated tokens even with one candidate row, over the budget of 100: raise --budget-tokens/);
+    const bogus = await cli(argv('--search', 'greedy'));
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.text, /--search must be budgeted or exhaustive \(got greedy\)/);
+    assert.equal(existsSync(path.join(work, 'budget-cache')), false, 'nothing was prepared');
   });
 
   it('usage errors come before any model loads; a model without lexicon data is told which judges to use', async () => {

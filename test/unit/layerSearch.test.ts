@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { recommend, type LayerSearch } from '../../src/core/extraction/layerSearch';
+import { carriedOn, recommend, type LayerSearch } from '../../src/core/extraction/layerSearch';
 import { describeEvaluation, evaluationPlan } from '../../src/core/extraction/steeringEvaluation';
 import type { SweepCell } from '../../src/core/extraction/steeringSweep';
 import { formatLayerSearch, formatValidation } from '../../src/core/extraction/validationReport';
@@ -54,6 +54,18 @@ describe('layer search recommendation', () => {
   it('breaks ties toward the smaller α, then the earlier layer', () => {
     const rec = recommend(search([cell(3, 4, 70, 90, 10, 35), cell(5, 2, 70, 90, 10, 35), cell(2, 2, 70, 90, 10, 35)]), 50)!;
     assert.deepEqual([rec.layer, rec.coefficient], [2, 2]);
+  });
+
+  it('an elimination round carries cells on by score, with a coherence bar lowered for its few answers', () => {
+    const roughlyCoherent = cell(4, 3, 90, 39, 10, 10); // 39 on 10 answers: within noise of 50
+    const incoherent = cell(2, 6, 99, 10, 10, 0);
+    const unspecific = cell(3, 2, 80, 90, 30, 20); // its control moved 20: not preferred, but ranked by score here
+    const weak = cell(1, 1, 30, 100, 10, 80);
+    assert.deepEqual(carriedOn(search([weak, incoherent, unspecific, roughlyCoherent]), 50, 10).map((c) => c.row), [4, 3, 1]);
+    // The bar rises with the answers: coherence 30 is within noise on 5 answers, not on 30.
+    const shaky = cell(5, 4, 90, 30, 10, 10);
+    assert.deepEqual(carriedOn(search([shaky, weak]), 50, 5).map((c) => c.row), [5, 1]);
+    assert.deepEqual(carriedOn(search([shaky, weak]), 50, 30).map((c) => c.row), [1]);
   });
 
   it('recommends nothing when no cell is coherent', () => {

@@ -7,7 +7,8 @@ import { openModel } from '../../core/model/openModel';
 import { readTraitFile, traitHash } from '../../core/traits/traitFile';
 import { createJudge, judgeNeedsModel } from '../../core/judges/judgeFactory';
 import { JUDGE_OPTIONS, judgeSpecFromArgs } from '../judgeOptions';
-import { extractPersonaVector } from '../../core/extraction/extract';
+import { ExtractionError, extractPersonaVector, planLayerSearch } from '../../core/extraction/extract';
+import { DEFAULT_MAX_BATCH } from '../../core/extraction/steeringCells';
 import { writePersonaVector } from '../../core/vectors/personaVectorFile';
 import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
@@ -18,7 +19,7 @@ import { DEFAULT_STEERING_EVALUATION } from '../../core/extraction/steeringEvalu
 export const extractCommand: CliCommand = {
   name: 'extract',
   summary: 'Extract a persona vector from a trait definition (rollouts → judge → mean difference → steering sweep)',
-  usage: 'persona-lens extract --model MODEL --trait TRAIT.json --out VEC.safetensors [--judge lexicon|lexicon-file:PATH|openai|self] [--judge-url URL --judge-model NAME] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--no-sweep] [--no-validate]',
+  usage: 'persona-lens extract --model MODEL --trait TRAIT.json --out VEC.safetensors [--judge lexicon|lexicon-file:PATH|openai|self] [--judge-url URL --judge-model NAME] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--sweep-max-tokens N] [--search budgeted|exhaustive] [--candidate-rows N] [--budget-tokens N] [--batch N] [--no-sweep] [--no-validate]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'trait', kind: 'string', description: 'trait definition file (.json)', required: true },
@@ -36,6 +37,11 @@ export const extractCommand: CliCommand = {
     { name: 'sweep-temperature', kind: 'string', description: 'sampling temperature of the layer search (default 1; 0 = greedy, one answer)' },
     { name: 'no-sweep', kind: 'flag', description: 'skip the steering sweep (no layer recommendation)' },
     { name: 'no-validate', kind: 'flag', description: 'skip validating the recommendation (dose–response, random control, suppression)' },
+    { name: 'sweep-max-tokens', kind: 'string', description: 'tokens per steered answer in the layer search and validation (default the smaller of 64 and --max-tokens)' },
+    { name: 'search', kind: 'string', description: 'layer search: budgeted (default: the rows with the largest effect size, successive halving over (row, α)) or exhaustive (every row × α at the full evaluation)' },
+    { name: 'candidate-rows', kind: 'string', description: 'rows the budgeted search steers, by effect size (default a quarter of the rows, at least 5)' },
+    { name: 'budget-tokens', kind: 'string', description: 'cap on the layer search\'s generated tokens: fewer candidate rows until the plan fits, else exit 2 before any work' },
+    { name: 'batch', kind: 'string', description: `answers generated together (rollouts, search, validation; default ${DEFAULT_MAX_BATCH})` },
   ],
   async run(args, io) {
     const out = String(args.options.out);
@@ -58,7 +64,12 @@ export const extractCommand: CliCommand = {
             questions: args.options['sweep-questions'] !== undefined ? intOption(args, 'sweep-questions', 0, { min: 1 }) : undefined,
             evaluation: { samplesPerQuestion: intOption(args, 'sweep-samples', DEFAULT_STEERING_EVALUATION.samplesPerQuestion, { min: 1, max: 100 }), temperature: numberOption(args, 'sweep-temperature', DEFAULT_STEERING_EVALUATION.temperature, { min: 0 }) },
             validate: !args.options['no-validate'],
+            maxTokens: args.options['sweep-max-tokens'] !== undefined ? intOption(args, 'sweep-max-tokens', 64, { min: 1, max: 1 << 16 }) : undefined,
+            strategy: searchStrategyOption(args.options.search),
+            candidateRows: args.options['candidate-rows'] !== undefined ? intOption(args, 'candidate-rows', 1, { min: 1 }) : undefined,
+            budgetTokens: args.options['budget-tokens'] !== undefined ? intOption(args, 'budget-tokens', 1, { min: 1 }) : undefined,
           },
+      batchSize: intOption(args, 'batch', DEFAULT_MAX_BATCH, { min: 1, max: 4096 }),
     };
     const trait = readTraitFile(traitFile);
     const modelDir = String(args.options.model);
@@ -68,6 +79,13 @@ export const extractCommand: CliCommand = {
     const { spec } = await openModel(modelDir);
     const badRows = settings.sweep ? (settings.sweep.rows ?? []).filter((r) => r > spec.numLayers) : [];
     if (badRows.length) throw new UsageError(`--layers ${badRows.join(', ')}: this model has rows 1–${spec.numLayers} (one per block)`);
+    // A search over its --budget-tokens fails here, before the model is prepared.
+    if (settings.sweep)
+      try {
+        planLayerSearch(settings.sweep, trait, spec.numLayers + 1, settings.maxTokens);
+      } catch (e) {
+        throw e instanceof ExtractionError ? new UsageError(e.message) : e;
+      }
     const options = loadOptions(args, io);
     const model = await loadModel(modelDir, options);
     const judge = early ?? createJudge(judgeSpec, { modelPath: modelDir, model });
@@ -97,3 +115,9 @@ export const extractCommand: CliCommand = {
     }
   },
 };
+
+function searchStrategyOption(value: unknown): 'budgeted' | 'exhaustive' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'budgeted' || value === 'exhaustive') return value;
+  throw new UsageError(`--search must be budgeted or exhaustive (got ${String(value)})`);
+}

@@ -17,8 +17,11 @@ import { ACTIVATION_VARIANTS, conversationActivations, projectRows, rowNorms, ty
 import { ExtractionStore } from './store';
 import { calibrateVector, type VectorCalibration } from '../screening/calibration';
 import type { SweepCell } from './steeringSweep';
-import { recommend, searchLayers, validateSteering, type LayerSearch, type Recommendation, type SteeringValidation } from './layerSearch';
-import { DEFAULT_STEERING_EVALUATION, type SteeringEvaluation } from './steeringEvaluation';
+import { elicitingPrompts, recommend, searchLayers, splitEvaluationQuestions, validateSteering, validationCells, type LayerSearch, type Recommendation, type SteeringValidation } from './layerSearch';
+import { DEFAULT_STEERING_EVALUATION, evaluationPlan, type SteeringEvaluation } from './steeringEvaluation';
+import { describeSearchPlan, formatTokens, planSearch, SearchBudgetError, type SearchPlan, type SearchStrategy } from './searchPlan';
+import { DEFAULT_MAX_BATCH } from './steeringCells';
+import { VERSION } from '../version';
 
 export interface ExtractionOptions {
   cacheRoot: string;
@@ -29,13 +32,22 @@ export interface ExtractionOptions {
   traitThreshold?: number;
   coherenceThreshold?: number;
   seed?: number;
+  /** Answers generated per batch (rollouts, search and validation cells); default DEFAULT_MAX_BATCH. */
+  batchSize?: number;
   sweep?: {
     /** Residual rows to try (default: every block output 1 … L). */
     rows?: number[];
     coefficients?: number[];
-    /** How many evaluation questions to use (default all). */
+    /** How many evaluation questions to use (default all): every other one is held out for the validation. */
     questions?: number;
+    /** Tokens per steered answer (default the smaller of 64 and the rollouts' maxTokens). */
     maxTokens?: number;
+    /** Default 'budgeted' (searchPlan.ts). */
+    strategy?: SearchStrategy;
+    /** Rows the budgeted search steers, best by effect size first (default: a quarter of the rows, at least 5). */
+    candidateRows?: number;
+    /** Cap on the search's generated tokens (planned before any rollout). */
+    budgetTokens?: number;
     /** How steered answers are sampled (default: temperature 1, 3 answers per question, as the paper evaluates). */
     evaluation?: SteeringEvaluation;
     /** Validate the recommendation (dose–response, random control, suppression); default true. */
@@ -68,6 +80,8 @@ export interface ExtractionResult {
   sweep: SweepCell[];
   /** Unsteered reference points of the sweep (neutral and eliciting prompts). */
   sweepBaseline?: Pick<LayerSearch, 'baseline' | 'elicited'>;
+  /** The layer search's plan (rounds, cells, planned tokens). */
+  searchPlan?: SearchPlan;
   recommended?: Recommendation;
   /** Dose–response with its random control and suppression under eliciting prompts, at the recommendation. */
   validation?: SteeringValidation;
@@ -95,48 +109,66 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
   const judgeId = judgeCacheId(judge);
   if (options.sweep) checkSweepOptions(options.sweep, rows);
   checkExtractionOptions({ samples, temperature, maxTokens, traitThreshold, coherenceThreshold });
-  const keyOf = (q: number, p: number, s: number, polarity: 'pos' | 'neg') => `${PAIR_PHASE}:q${q}:p${p}:s${s}:${polarity}:t${temperature}:m${maxTokens}`;
+  const batchSize = options.batchSize ?? DEFAULT_MAX_BATCH;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new ExtractionError(`the batch size must be a whole number ≥ 1 (got ${batchSize})`);
+  // Everything that changes a rollout is in its key: a rerun with another seed or another version makes new ones.
+  const keyOf = (q: number, p: number, s: number, polarity: 'pos' | 'neg') => `${PAIR_PHASE}:q${q}:p${p}:s${s}:${polarity}:t${temperature}:m${maxTokens}:seed${seed}:v${VERSION}`;
 
-  // 1. Rollouts: one batch per question (every pair × polarity × sample), skipping what the cache holds.
+  // 0. The plan, before any generation: a search over its budget fails now, not after the rollouts.
   const questions = trait.extractionQuestions;
   const totalRollouts = questions.length * trait.instructions.length * samples * 2;
-  let done = 0;
-  const progress = progressReporter(ctx, totalRollouts);
+  const search = options.sweep === false ? undefined : planLayerSearch(options.sweep ?? {}, trait, rows, maxTokens);
+  ctx?.log?.(`plan: ${totalRollouts} rollouts of up to ${maxTokens} tokens (${formatTokens(totalRollouts * maxTokens)})${search ? `; ${describeSearchPlan(search.plan)}; validation up to ${formatTokens(search.validationTokens)}` : '; no layer search'}`);
+
+  // 1. Rollouts: every (question × pair × sample × polarity) not in the cache, in batches of `batchSize`. Each one's
+  // sampler is seeded by its own indices, so a resumed run makes the rollouts an uninterrupted one would have.
+  const jobs: { key: string; question: string; system: string; promptIds: number[]; seed: number }[] = [];
   for (let q = 0; q < questions.length; q++) {
-    const jobs: { key: string; system: string; promptIds: number[] }[] = [];
+    let b = 0;
     for (let p = 0; p < trait.instructions.length; p++)
       for (let s = 0; s < samples; s++)
         for (const polarity of ['pos', 'neg'] as const) {
           const key = keyOf(q, p, s, polarity);
+          const rowSeed = seed + q * 1009 + b++ * 7919;
           if (store.rollout(key)) continue;
           const system = trait.instructions[p][polarity];
-          jobs.push({ key, system, promptIds: tokenizer.chat([{ role: 'system', content: system }, { role: 'user', content: questions[q] }], true) });
+          jobs.push({ key, question: questions[q], system, seed: rowSeed, promptIds: tokenizer.chat([{ role: 'system', content: system }, { role: 'user', content: questions[q] }], true) });
         }
-    if (jobs.length) {
-      await ctx?.checkpoint();
-      const result = await generate(session, tokenizer, {
-        prompts: jobs.map((j) => j.promptIds),
-        maxTokens,
-        eosTokenIds: model.eosTokenIds,
-        sampling: { temperature, seed: seed + q * 1009 },
-      });
-      jobs.forEach((j, i) => store.addRollout({ key: j.key, question: questions[q], system: j.system, promptIds: j.promptIds, responseIds: result.tokens[i], text: result.texts[i] }));
-    }
-    done = (q + 1) * trait.instructions.length * samples * 2;
-    progress(done, 'rollouts');
   }
+  const progress = progressReporter(ctx, totalRollouts);
+  let done = totalRollouts - jobs.length;
+  let rolloutTokens = 0;
+  let rolloutSeconds = 0;
+  for (let start = 0; start < jobs.length; start += batchSize) {
+    await ctx?.checkpoint();
+    const batch = jobs.slice(start, start + batchSize);
+    const began = performance.now();
+    const result = await generate(session, tokenizer, { prompts: batch.map((j) => j.promptIds), maxTokens, eosTokenIds: model.eosTokenIds, sampling: { temperature }, seeds: batch.map((j) => j.seed) });
+    rolloutSeconds += (performance.now() - began) / 1000;
+    rolloutTokens += result.tokens.reduce((a, t) => a + t.length, 0);
+    batch.forEach((j, i) => store.addRollout({ key: j.key, question: j.question, system: j.system, promptIds: j.promptIds, responseIds: result.tokens[i], text: result.texts[i] }));
+    progress((done += batch.length), 'rollouts');
+  }
+  const tokensPerSecond = rolloutTokens > 0 && rolloutSeconds > 0 ? rolloutTokens / rolloutSeconds : undefined;
 
-  // 2. Judge every rollout (cached per judge).
+  // 2. Judge every rollout (cached per judge), concurrently: an HTTP judge bounds its own requests in flight.
+  const unjudged: string[] = [];
   for (let q = 0; q < questions.length; q++)
     for (let p = 0; p < trait.instructions.length; p++)
-      for (let s = 0; s < samples; s++)
-        for (const polarity of ['pos', 'neg'] as const) {
-          const key = keyOf(q, p, s, polarity);
-          if (store.score(judgeId, key)) continue;
-          const rollout = store.rollout(key)!;
-          const score = await judge.score({ trait, question: rollout.question, answer: rollout.text }, ctx?.signal);
-          store.addScore({ key, judge: judgeId, ...score });
-        }
+      for (let s = 0; s < samples; s++) for (const polarity of ['pos', 'neg'] as const) if (!store.score(judgeId, keyOf(q, p, s, polarity))) unjudged.push(keyOf(q, p, s, polarity));
+  const judging = progressReporter(ctx, unjudged.length);
+  let judged = 0;
+  for (let start = 0; start < unjudged.length; start += JUDGE_CHUNK) {
+    await ctx?.checkpoint();
+    await Promise.all(
+      unjudged.slice(start, start + JUDGE_CHUNK).map(async (key) => {
+        const rollout = store.rollout(key)!;
+        const score = await judge.score({ trait, question: rollout.question, answer: rollout.text }, ctx?.signal);
+        store.addScore({ key, judge: judgeId, ...score });
+        judging(++judged, 'judging rollouts');
+      }),
+    );
+  }
 
   // 3. Keep index-aligned pairs that show the contrast, coherently.
   const kept: { pos: string; neg: string }[] = [];
@@ -201,35 +233,27 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
   let sweepBaseline: ExtractionResult['sweepBaseline'];
   let recommended: Recommendation | undefined;
   let validation: SteeringValidation | undefined;
-  if (options.sweep !== false) {
-    const sweepOptions = options.sweep ?? {};
-    const evaluation = sweepOptions.evaluation ?? DEFAULT_STEERING_EVALUATION;
-    const evaluationQuestions = trait.evaluationQuestions.slice(0, sweepOptions.questions ?? trait.evaluationQuestions.length);
-    const sweepMaxTokens = sweepOptions.maxTokens ?? maxTokens;
-    const search = await searchLayers(
+  let searchPlan: SearchPlan | undefined;
+  if (search) {
+    // Rows most separating first: the budgeted search steers only the best of them.
+    const ranked = [...search.rows].sort((a, b) => separation[b].effectSize - separation[a].effectSize || a - b);
+    ctx?.log?.(`${describeSearchPlan(search.plan, tokensPerSecond)}; rows by effect size: ${ranked.slice(0, search.plan.candidateRows).map((r) => `${r} (${separation[r].effectSize.toFixed(1)})`).join(', ')}`);
+    const found = await searchLayers(
       model,
       judge,
-      {
-        trait,
-        vector: vectors.response_avg,
-        rows: sweepOptions.rows ?? Array.from({ length: rows - 1 }, (_, i) => i + 1),
-        coefficients: sweepOptions.coefficients ?? [1, 2, 4],
-        questions: evaluationQuestions,
-        maxTokens: sweepMaxTokens,
-        evaluation,
-        cache: store,
-      },
+      { trait, vector: vectors.response_avg, rows: ranked, coefficients: search.coefficients, plan: search.plan, questions: search.questions.search, maxTokens: search.maxTokens, evaluation: search.evaluation, coherenceThreshold, cache: store, maxBatch: batchSize },
       ctx,
     );
-    sweep = search.cells;
-    sweepBaseline = { baseline: search.baseline, elicited: search.elicited };
+    searchPlan = search.plan;
+    sweep = found.cells;
+    sweepBaseline = { baseline: found.baseline, elicited: found.elicited };
     for (const cell of sweep) cell.relativeStrength = (Math.abs(cell.coefficient) * vectorNorms[cell.row]) / (residualNorms[cell.row] || 1);
-    recommended = recommend(search, coherenceThreshold);
-    if (recommended && sweepOptions.validate !== false) {
+    recommended = recommend(found, coherenceThreshold);
+    if (recommended && search.validate) {
       validation = await validateSteering(
         model,
         judge,
-        { trait, vector: vectors.response_avg, layer: recommended.layer, coefficient: recommended.coefficient, questions: evaluationQuestions, maxTokens: sweepMaxTokens, evaluation, cache: store },
+        { trait, vector: vectors.response_avg, layer: recommended.layer, coefficient: recommended.coefficient, questions: search.questions.validation, heldOut: search.questions.heldOut, maxTokens: search.maxTokens, evaluation: search.evaluation, cache: store, maxBatch: batchSize },
         ctx,
       );
     }
@@ -262,6 +286,7 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     vectorNorms,
     sweep,
     sweepBaseline,
+    searchPlan,
     recommended,
     validation,
     calibration,
@@ -270,7 +295,33 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
   };
 }
 
-/** Bad sweep options fail before any rollout, with what to change. */
+/** Judge requests started at once for the rollouts (an HTTP judge bounds its own concurrency below this). */
+const JUDGE_CHUNK = 64;
+
+/**
+ * The layer search's settings with their defaults, and its plan (throws ExtractionError when over its budget). Steered answers default to 64 tokens at most:
+ * enough for the judge to see the persona, half the cost of the rollouts' 128.
+ */
+export function planLayerSearch(sweep: NonNullable<Exclude<ExtractionOptions['sweep'], false>>, trait: TraitDefinition, rows: number, maxTokens: number) {
+  const evaluation = sweep.evaluation ?? DEFAULT_STEERING_EVALUATION;
+  const questions = splitEvaluationQuestions(trait.evaluationQuestions.slice(0, sweep.questions ?? trait.evaluationQuestions.length));
+  if (!questions.search.length) throw new ExtractionError(`trait "${trait.name}" has no evaluation questions: the layer search needs some (or skip it)`);
+  const searchRows = sweep.rows ?? Array.from({ length: rows - 1 }, (_, i) => i + 1);
+  const coefficients = sweep.coefficients ?? [1, 2, 4];
+  const searchMaxTokens = sweep.maxTokens ?? Math.min(64, maxTokens);
+  const prompts = elicitingPrompts(trait).length;
+  const samplesPerQuestion = evaluationPlan(['q'], evaluation).questions.length;
+  let plan: SearchPlan;
+  try {
+    plan = planSearch({ strategy: sweep.strategy ?? 'budgeted', rows: searchRows.length, coefficients: coefficients.length, questions: questions.search.length, samplesPerQuestion, maxTokens: searchMaxTokens, elicitingPrompts: prompts, candidateRows: sweep.candidateRows, budgetTokens: sweep.budgetTokens });
+  } catch (e) {
+    if (e instanceof SearchBudgetError) throw new ExtractionError(e.message);
+    throw e;
+  }
+  const validationTokens = sweep.validate === false ? 0 : validationCells(prompts) * questions.validation.length * samplesPerQuestion * searchMaxTokens;
+  return { evaluation, questions, rows: searchRows, coefficients, maxTokens: searchMaxTokens, plan, validationTokens, validate: sweep.validate !== false };
+}
+
 /** Checked before any rollout, so a bad option never costs a run. */
 function checkExtractionOptions(o: { samples: number; temperature: number; maxTokens: number; traitThreshold: number; coherenceThreshold: number }): void {
   if (!(Number.isInteger(o.samples) && o.samples >= 1)) throw new ExtractionError(`samples per question must be a whole number ≥ 1 (got ${o.samples})`);
@@ -286,6 +337,10 @@ function checkSweepOptions(sweep: NonNullable<Exclude<ExtractionOptions['sweep']
   if (sweep.questions !== undefined && !(Number.isInteger(sweep.questions) && sweep.questions >= 1)) throw new ExtractionError(`sweep questions must be a whole number ≥ 1 (got ${sweep.questions})`);
   if (sweep.coefficients && !sweep.coefficients.every((c) => Number.isFinite(c) && c > 0)) throw new ExtractionError(`sweep coefficients must be positive numbers (got ${sweep.coefficients.join(', ')}): −α is measured under the eliciting prompts automatically`);
   if (sweep.rows && sweep.rows.length === 0) throw new ExtractionError('the sweep needs at least one layer');
+  if (sweep.maxTokens !== undefined && !(Number.isInteger(sweep.maxTokens) && sweep.maxTokens >= 1)) throw new ExtractionError(`tokens per steered answer must be a whole number ≥ 1 (got ${sweep.maxTokens})`);
+  if (sweep.strategy !== undefined && sweep.strategy !== 'budgeted' && sweep.strategy !== 'exhaustive') throw new ExtractionError(`the layer search is "budgeted" or "exhaustive" (got ${String(sweep.strategy)})`);
+  if (sweep.candidateRows !== undefined && !(Number.isInteger(sweep.candidateRows) && sweep.candidateRows >= 1)) throw new ExtractionError(`candidate rows of the layer search must be a whole number ≥ 1 (got ${sweep.candidateRows})`);
+  if (sweep.budgetTokens !== undefined && !(Number.isFinite(sweep.budgetTokens) && sweep.budgetTokens > 0)) throw new ExtractionError(`the layer search's token budget must be a positive number (got ${sweep.budgetTokens})`);
   const e = sweep.evaluation;
   if (e && !(Number.isInteger(e.samplesPerQuestion) && e.samplesPerQuestion >= 1)) throw new ExtractionError(`answers per question in the layer search must be a whole number ≥ 1 (got ${e.samplesPerQuestion})`);
   if (e && !(Number.isFinite(e.temperature) && e.temperature >= 0)) throw new ExtractionError(`the layer search's temperature must be ≥ 0 (got ${e.temperature})`);

@@ -44,6 +44,9 @@ export interface SweepCell {
   control?: number;
   /** The extraction's layer search only: under the trait's eliciting prompts at −α. */
   suppressed?: { trait: number; coherence: number };
+  /** The extraction's layer search only: the round that measured it last (0-based), and on how many answers. */
+  round?: number;
+  answers?: number;
   samples: SweepSample[];
 }
 

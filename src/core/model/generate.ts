@@ -14,6 +14,12 @@ export interface GenerateRequest {
   prompts: number[][];
   maxTokens: number;
   sampling?: SamplingOptions;
+  /**
+   * Per batch row: the seed of that row's sampler. Default `sampling.seed + b·7919`. Callers that batch unrelated
+   * work together (several steering cells, rollouts of several questions) pass seeds that belong to the work item,
+   * so an answer does not change with the batch it happened to run in.
+   */
+  seeds?: number[];
   eosTokenIds: number[];
   stopStrings?: string[];
   /** Per batch row (same length as prompts), or one for all rows. */
@@ -40,7 +46,8 @@ export async function generate(session: DecoderSession, tokenizer: Tokenizer, re
   const interventions = request.interventions ?? [];
   const hasIntervention = interventions.some((iv) => iv.add || iv.ablate);
   const sampleSeed = request.sampling?.seed ?? 0;
-  const randoms = request.prompts.map((_, b) => seededRandom(sampleSeed + b * 7919));
+  if (request.seeds && request.seeds.length !== B) throw new RangeError(`seeds has ${request.seeds.length} entries for ${B} prompts`);
+  const randoms = request.prompts.map((_, b) => seededRandom(request.seeds?.[b] ?? sampleSeed + b * 7919));
   const vocab = session.spec.vocabSize;
 
   // Left-pad so every row's last prompt token is at the same step.

@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { ProviderError } from './chatProvider';
 
 /** Runs at most `limit` tasks at once; the rest wait in FIFO order. A waiting task leaves the queue when aborted. */
@@ -37,7 +38,13 @@ export class ConcurrencyLimiter {
         reject(cancelled());
       };
       this.waiting.push(start);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) {
+        // Each waiter listens for the abort by design (a whole round of judge requests can queue at once), plus a
+        // few listeners per running request: not a leak, so Node's warning at 10 would only be noise.
+        const needed = this.waiting.length + 4 * this.limit + 10;
+        if (getMaxListeners(signal) < needed) setMaxListeners(needed, signal);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
     });
   }
 }
