@@ -14,11 +14,12 @@ export const PROGRESS_LOG_INTERVAL_MS = 30000;
 
 /**
  * What a progress message is about, without its counts: the text before ": " ("rollouts: 8/40, ~30s left" →
- * "rollouts"), or the message with its numbers blanked ("token 3/128" → "token #/#").
+ * "rollouts"), or the message without its time left and with its numbers blanked ("8/300 samples, ~14s left" →
+ * "#/# samples").
  */
 export function progressPhase(message: string): string {
   const colon = message.indexOf(': ');
-  return colon > 0 ? message.slice(0, colon) : message.replace(/\d+(\.\d+)?/g, '#');
+  return colon > 0 ? message.slice(0, colon) : message.replace(/, ~\d+s left$/, '').replace(/\d+(\.\d+)?/g, '#');
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -15,6 +15,7 @@ describe('engine log', () => {
     assert.equal(progressPhase('layer search (layer 3, α=4), generation batches: 5/100'), 'layer search (layer 3, α=4), generation batches');
     assert.equal(progressPhase('token 3/128'), 'token #/#');
     assert.equal(progressPhase('12 samples screened'), '# samples screened');
+    assert.equal(progressPhase('8/300 samples, ~14s left'), progressPhase('300/300 samples'), 'the time left is not a phase');
   });
 
   it('a request: started, a line when a phase begins and again after the interval, its end with the time', () => {
