@@ -14,6 +14,7 @@ import {
   type HostMethod,
   type HostMethods,
   type HostToEngine,
+  type ModelEvent,
   type ParamsOf,
   type PartialOf,
   type Progress,
@@ -37,6 +38,10 @@ export interface EngineClientOptions {
   cancelGraceMs?: number;
   /** Called with engine log lines and stderr output. */
   onLog?: (line: string) => void;
+  /** Called when a forked engine is ready for requests. */
+  onReady?: (pid: number) => void;
+  /** Called when the engine loads, fails to load or releases its model. */
+  onModel?: (event: ModelEvent) => void;
   /** Called when the engine exits without being asked to (crash, OOM kill, external kill). */
   onUnexpectedExit?: (description: string) => void;
   /** What the host runs for the engine (e.g. VS Code LM judging). */
@@ -188,7 +193,14 @@ export class EngineClient {
       this.options.onLog?.(`Ignored a malformed engine message: ${JSON.stringify(raw)?.slice(0, 200)}`);
       return;
     }
-    if (message.type === 'ready') return;
+    if (message.type === 'ready') {
+      this.options.onReady?.(message.pid);
+      return;
+    }
+    if (message.type === 'model') {
+      this.options.onModel?.(message.event);
+      return;
+    }
     if (message.type === 'hostCall') {
       void this.answerHostCall(message.callId, message.method, message.params);
       return;

@@ -7,7 +7,7 @@ import type { RunContext } from '../core/cancellation';
 import { runSelfCheck } from '../core/selfCheck';
 import { loadOnnxRuntime } from '../core/onnx/runtime';
 import { VERSION } from '../core/version';
-import { ModelRegistry, inspectModel, type ModelLease } from '../core/model/modelRegistry';
+import { ModelRegistry, inspectModel, type ModelEvent, type ModelLease } from '../core/model/modelRegistry';
 import { computeActivations, generateText } from '../core/model/inference';
 import { downloadFromHub } from '../core/model/hub';
 import { extractPersonaVector } from '../core/extraction/extract';
@@ -38,8 +38,9 @@ export interface HostBridge {
 export type Handler<M extends EngineMethod> = (params: EngineMethods[M]['params'], ctx: RunContext, host: HostBridge, emit: (data: PartialOf<M>) => void) => Promise<EngineMethods[M]['result']>;
 export type HandlerTable = { [M in EngineMethod]: Handler<M> };
 
-export function createHandlers(): HandlerTable {
-  const models = new ModelRegistry();
+/** `onModelEvent` hears the one loaded model's loads and releases (main.ts tells the host and logs them). */
+export function createHandlers(onModelEvent?: (event: ModelEvent) => void): HandlerTable {
+  const models = new ModelRegistry(onModelEvent);
   type Ref = { modelPath: string; cacheRoot?: string; adapterPath?: string; weights?: WeightPrecisionChoice };
   const options = (p: Ref) => {
     if (typeof p.modelPath !== 'string' || !p.modelPath) throw new TypeError('modelPath is required');

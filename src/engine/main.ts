@@ -7,6 +7,8 @@ import { CancelledError, runContext } from '../core/cancellation';
 import { createHandlers, type Handler } from './handlers';
 import { paramsProblem } from '../protocol/engineParams';
 import type { EngineMethod, HostMethod, HostMethods } from '../protocol/engineProtocol';
+import { modelEventLine, RequestLog } from './engineLog';
+import { VERSION } from '../core/version';
 
 const running = new Map<number, AbortController>();
 const hostCalls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -21,39 +23,53 @@ function callHost<M extends HostMethod>(requestId: number, method: M, params: Ho
   });
 }
 
-const handlers = createHandlers();
-
 function send(message: EngineToHost): void {
   process.send?.(message);
 }
 
+const log = (line: string) => send({ type: 'log', message: line });
+
+const handlers = createHandlers((event) => {
+  send({ type: 'model', event });
+  log(modelEventLine(event));
+});
+
 async function handleRequest(id: number, method: EngineMethod, params: unknown): Promise<void> {
   const handler = handlers[method] as Handler<EngineMethod> | undefined;
   if (!handler) {
+    log(`[engine] refused request #${id}: unknown method "${String(method)}"`);
     send({ type: 'error', id, error: { code: 'badRequest', message: `Unknown engine method "${String(method)}"` } });
     return;
   }
   const problem = paramsProblem(method, params);
   if (problem) {
+    log(`[${method} #${id}] refused: ${problem}`);
     send({ type: 'error', id, error: { code: 'badRequest', message: `${method}: ${problem}` } });
     return;
   }
   const controller = new AbortController();
   running.set(id, controller);
+  const requestLog = new RequestLog(method, id, log);
   try {
     const ctx = runContext(
       controller.signal,
-      (done, total, message) => send({ type: 'progress', id, progress: { done, total, message } }),
-      (line) => send({ type: 'log', message: line }),
+      (done, total, message) => {
+        requestLog.progress(done, total, message);
+        send({ type: 'progress', id, progress: { done, total, message } });
+      },
+      (line) => requestLog.line(line),
     );
     const result = await handler(params as never, ctx, { call: (method, p) => callHost(id, method, p) }, (data) => send({ type: 'partial', id, data }));
+    requestLog.finished({ state: 'done' });
     send({ type: 'result', id, result });
   } catch (err) {
     // A judge or download that stops on the abort signal throws an AbortError: that is a cancel too.
     const cancelled = err instanceof CancelledError || (err instanceof Error && err.name === 'AbortError' && controller.signal.aborted);
     // Params were checked on arrival (paramsProblem): whatever a handler throws is a failure of the work, not of the request.
     const code: EngineErrorCode = cancelled ? 'cancelled' : 'failed';
-    send({ type: 'error', id, error: { code, message: err instanceof Error ? err.message : String(err) } });
+    const message = err instanceof Error ? err.message : String(err);
+    requestLog.finished(cancelled ? { state: 'cancelled' } : { state: 'failed', message });
+    send({ type: 'error', id, error: { code, message } });
   } finally {
     running.delete(id);
   }
@@ -81,4 +97,5 @@ process.on('uncaughtException', (err) => {
   process.exit(1);
 });
 
+log(`[engine] started: pid ${process.pid}, Persona Lens ${VERSION}, Node ${process.versions.node}`);
 send({ type: 'ready', pid: process.pid });

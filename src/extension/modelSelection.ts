@@ -8,7 +8,8 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { EngineHost } from './engineHost';
-import type { ModelSummary } from '../core/model/modelRegistry';
+import { describeModel } from '../core/model/modelSummary';
+import type { PanelModel } from '../protocol/panelProtocol';
 import { listOllamaModels, ollamaModelsRoot } from '../core/gguf/ollamaStore';
 import { isWeightPrecisionChoice, type WeightPrecisionChoice } from '../core/model/quantize';
 
@@ -48,9 +49,26 @@ export function engineModelOptions(context: vscode.ExtensionContext): { cacheRoo
   return { cacheRoot: cacheRoot(context), weights: weightsSetting() };
 }
 
-export function describeModel(m: ModelSummary): string {
-  const params = m.parameters >= 1e9 ? `${(m.parameters / 1e9).toFixed(2)} B` : `${(m.parameters / 1e6).toFixed(1)} M`;
-  return `${m.name}: ${m.format === 'gguf' ? 'GGUF ' : ''}${m.architecture}, ${m.layers} layers, d=${m.hiddenSize}, ${params} parameters (~${(m.requiredBytes / 1024 ** 3).toFixed(1)} GiB at ${m.precision})`;
+/**
+ * The selected model as the engine card and the status bar show it: loaded, loading or failed when the engine holds
+ * it (at the weights setting), else not loaded; with what the engine said about it when it opened it this session.
+ */
+export function panelModel(extensionPath: string, engine: Pick<EngineHost, 'model' | 'summaryOf'>): PanelModel {
+  const label = modelLabel(extensionPath);
+  const modelPath = currentModelPath(extensionPath);
+  if (!modelPath) return { label, state: 'not loaded' };
+  const weights = weightsSetting();
+  const held = engine.model;
+  const holds = held !== undefined && held.modelPath === modelPath && held.weights === weights && !held.adapterPath ? held : undefined;
+  const summary = holds?.state === 'loaded' ? holds.summary : engine.summaryOf(modelPath, weights);
+  return {
+    label,
+    state: holds?.state === 'loaded' || holds?.state === 'loading' || holds?.state === 'failed' ? holds.state : 'not loaded',
+    ...(summary
+      ? { details: { architecture: summary.architecture, format: summary.format, precision: summary.precision, parameters: summary.parameters, bytes: summary.requiredBytes, layers: summary.layers, hiddenSize: summary.hiddenSize } }
+      : {}),
+    ...(holds?.state === 'failed' ? { message: holds.message } : {}),
+  };
 }
 
 export async function selectModel(context: vscode.ExtensionContext, engine: EngineHost): Promise<void> {

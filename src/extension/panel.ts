@@ -5,11 +5,11 @@ import { mkdirSync } from 'node:fs';
 import type { Services } from './commands';
 import { panelHtml } from './panelHtml';
 import { parsePanelMessage, toPanelShiftReport, type HostToPanel, type PanelShiftReport, type PanelToHost } from '../protocol/panelProtocol';
+import type { EngineInfo } from '../protocol/engineProtocol';
 import type { ShiftReport } from '../core/finetuning/finetuningShift';
-import { EngineError } from '../engine/client';
 import { summarizeVectorFile, type VectorSummary } from '../core/vectors/vectorSummary';
 import { vectorFiles, watchVectorFiles } from './vectorFiles';
-import { currentModelPath, engineModelOptions, modelLabel } from './modelSelection';
+import { currentModelPath, engineModelOptions, panelModel } from './modelSelection';
 import { judgeSpecFor } from './judges';
 import type { ScreeningView } from './screening/screeningView';
 import { LastTextEditor } from './panel/lastTextEditor';
@@ -128,10 +128,16 @@ export class PersonaLensPanel implements vscode.Disposable {
     );
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
     panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.disposables);
-    services.engine.onDidChangeStatus((status) => this.post({ type: 'engineStatus', status: status === 'crashed' ? 'crashed' : 'stopped', model: modelLabel(context.extensionPath) }), undefined, this.disposables);
+    services.engine.onDidChangeStatus(() => this.postEngineStatus(), undefined, this.disposables);
+    services.engine.onDidChangeModel(() => this.postEngineStatus(), undefined, this.disposables);
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('personaLens.modelPath')) this.post({ type: 'engineStatus', status: this.services.engine.isRunning ? 'ready' : 'stopped', model: modelLabel(context.extensionPath) });
+      if (e.affectsConfiguration('personaLens.modelPath') || e.affectsConfiguration('personaLens.engine.weights')) this.postEngineStatus();
     }, undefined, this.disposables);
+  }
+
+  /** The engine card: the engine's state and the selected model's. */
+  private postEngineStatus(info?: EngineInfo): void {
+    this.post({ type: 'engineStatus', status: this.services.engine.status, model: panelModel(this.context.extensionPath, this.services.engine), ...(info ? { info } : {}) });
   }
 
   private post(message: HostToPanel): void {
@@ -157,7 +163,7 @@ export class PersonaLensPanel implements vscode.Disposable {
   private async handle(message: PanelToHost): Promise<void> {
     switch (message.type) {
       case 'ready':
-        this.post({ type: 'engineStatus', status: this.services.engine.isRunning ? 'ready' : 'stopped', model: modelLabel(this.context.extensionPath) });
+        this.postEngineStatus();
         this.postVectors();
         this.dataset.update(true);
         if (this.shiftReport) {
@@ -215,7 +221,6 @@ export class PersonaLensPanel implements vscode.Disposable {
     this.running?.abort();
     const controller = new AbortController();
     this.running = controller;
-    this.post({ type: 'engineStatus', status: 'busy' });
     try {
       const info = await this.services.engine.request('info', {});
       const result = await this.services.engine.request('selfCheck', { runs, size: 256 }, {
@@ -223,11 +228,11 @@ export class PersonaLensPanel implements vscode.Disposable {
         onProgress: (p) => this.post({ type: 'selfCheckProgress', done: p.done, total: p.total }),
       });
       this.post({ type: 'selfCheckResult', result });
-      this.post({ type: 'engineStatus', status: 'ready', info });
+      this.postEngineStatus(info);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.post({ type: 'error', message });
-      this.post({ type: 'engineStatus', status: err instanceof EngineError && err.code === 'crashed' ? 'crashed' : 'ready' });
+      this.postEngineStatus();
     } finally {
       if (this.running === controller) this.running = undefined;
     }

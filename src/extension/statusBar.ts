@@ -1,32 +1,31 @@
 /**
- * A status-bar item that shows the extension is there and which model it uses, with the engine's state; a click
- * opens the panel. It follows the `personaLens.modelPath` setting and the engine's status events.
+ * A status-bar item that shows the extension is there and which model it uses, with the model's and the engine's
+ * state; a click opens the panel. It follows the `personaLens.modelPath` / `engine.weights` settings and the
+ * engine's status and model events.
  */
 import * as vscode from 'vscode';
 import type { EngineHost } from './engineHost';
-import { modelLabel } from './modelSelection';
+import { panelModel } from './modelSelection';
 
 export function createStatusBar(context: vscode.ExtensionContext, engine: EngineHost): vscode.Disposable {
   const item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   item.command = 'personaLens.openPanel';
   item.name = 'Persona Lens';
-  let engineState = 'engine stopped';
   const render = () => {
-    const model = modelLabel(context.extensionPath);
-    item.text = `$(telescope) ${model}`;
-    item.tooltip = `Persona Lens · model ${model} · ${engineState} — click to open the panel`;
+    const model = panelModel(context.extensionPath, engine);
+    const precision = model.details ? `, ${model.details.precision}` : '';
+    item.text = `$(${model.state === 'loading' ? 'sync~spin' : 'telescope'}) ${model.label}`;
+    item.tooltip = `Persona Lens · model ${model.label} (${model.state}${precision}) · engine ${engine.status} — click to open the panel`;
   };
   render();
   item.show();
   const disposables = [
     item,
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('personaLens.modelPath')) render();
+      if (e.affectsConfiguration('personaLens.modelPath') || e.affectsConfiguration('personaLens.engine.weights')) render();
     }),
-    engine.onDidChangeStatus((status) => {
-      engineState = `engine ${status}`;
-      render();
-    }),
+    engine.onDidChangeStatus(render),
+    engine.onDidChangeModel(render),
   ];
   return { dispose: () => disposables.forEach((d) => d.dispose()) };
 }

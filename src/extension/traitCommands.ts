@@ -3,10 +3,14 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import type { EngineHost } from './engineHost';
-import { currentModelPath, engineModelOptions } from './modelSelection';
+import { currentModelPath, engineModelOptions, weightsSetting } from './modelSelection';
+import { vectorFiles } from './vectorFiles';
 import { judgeSpecFor, JUDGE_KEY_SECRET } from './judges';
 import { BUILTIN_TRAITS } from '../core/traits/builtinTraits';
-import { readTraitFile } from '../core/traits/traitFile';
+import { readTraitFile, traitHash } from '../core/traits/traitFile';
+import { readSafetensorsHeader } from '../core/model/safetensors';
+import { vectorModelFit } from '../core/vectors/traitVector';
+import type { ModelSummary } from '../core/model/modelSummary';
 import type { TraitDefinition } from '../core/traits/trait';
 import { generateTrait } from '../core/traits/traitGenerator';
 import { OpenAIProvider } from '../core/providers/openaiProvider';
@@ -16,12 +20,20 @@ interface TraitChoice extends vscode.QuickPickItem {
   trait: TraitDefinition;
 }
 
-async function traitChoices(modelPath: string): Promise<TraitChoice[]> {
-  const choices: TraitChoice[] = [];
+interface TraitSource {
+  trait: TraitDefinition;
+  /** Shown in the pick: "workspace file .persona/traits/evil.json", "from organism", "built-in". */
+  source: string;
+  /** How the entry names this source when another definition replaces it. */
+  owner: string;
+}
+
+/** Every trait definition on offer and where it came from, the one that is used first: workspace, model, built-in. */
+async function traitSources(modelPath: string): Promise<TraitSource[]> {
+  const sources: TraitSource[] = [];
   for (const uri of await vscode.workspace.findFiles('.persona/traits/*.json')) {
     try {
-      const trait = readTraitFile(uri.fsPath);
-      choices.push({ label: trait.name, description: 'workspace', detail: trait.description, trait });
+      sources.push({ trait: readTraitFile(uri.fsPath), source: `workspace file ${vscode.workspace.asRelativePath(uri)}`, owner: 'workspace' });
     } catch (err) {
       void vscode.window.showWarningMessage(`Skipped ${vscode.workspace.asRelativePath(uri)}: ${(err as Error).message}`);
     }
@@ -29,11 +41,61 @@ async function traitChoices(modelPath: string): Promise<TraitChoice[]> {
   const modelTraits = path.join(modelPath, 'traits');
   if (existsSync(modelTraits)) {
     for (const f of readdirSync(modelTraits).filter((f) => f.endsWith('.json'))) {
-      const trait = readTraitFile(path.join(modelTraits, f));
-      choices.push({ label: trait.name, description: `from ${path.basename(modelPath)}`, detail: trait.description, trait });
+      try {
+        sources.push({ trait: readTraitFile(path.join(modelTraits, f)), source: `from ${path.basename(modelPath)}`, owner: `${path.basename(modelPath)}'s` });
+      } catch (err) {
+        void vscode.window.showWarningMessage(`Skipped ${path.join(modelTraits, f)}: ${(err as Error).message}`);
+      }
     }
   }
-  for (const trait of BUILTIN_TRAITS) choices.push({ label: trait.name, description: 'built-in', detail: trait.description, trait });
+  for (const trait of BUILTIN_TRAITS) sources.push({ trait, source: 'built-in', owner: 'built-in' });
+  return sources;
+}
+
+/** The trait, model and trait hash each vector file records (its header only; files that are not vectors are left out). */
+function vectorRecords(context: vscode.ExtensionContext): { trait?: string; model?: string; modelFingerprint?: string; traitHash?: string }[] {
+  return vectorFiles(context).flatMap((file) => {
+    try {
+      return [readSafetensorsHeader(file).metadata];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Whether the workspace or the extension storage holds a vector of this trait for the model, as the pick says it. */
+function vectorNote(trait: TraitDefinition, records: ReturnType<typeof vectorRecords>, model: ModelSummary | undefined): string {
+  const ofTrait = records.filter((r) => r.trait === trait.name);
+  if (!model) return ofTrait.length ? 'has a vector; the model could not be read to tell whether it fits' : 'no vector yet';
+  const fitting = ofTrait.map((r) => ({ r, fit: vectorModelFit(r.modelFingerprint, model.fingerprint) })).filter((x) => x.fit);
+  const same = fitting.filter((x) => x.fit === 'same');
+  if (same.length) return same.some((x) => x.r.traitHash === traitHash(trait)) ? 'vector for this model' : 'vector for this model, from another version of this trait';
+  if (fitting.length) return `vector for this model at other weights precision (now ${model.precision})`;
+  if (ofTrait.length) return `no vector for this model (one for ${[...new Set(ofTrait.map((r) => r.model ?? 'another model'))].join(', ')})`;
+  return 'no vector yet';
+}
+
+/**
+ * The trait pick: one entry per trait name, the definition that is used (workspace file over the model's own over
+ * built-in) with its source, the others it replaces, and whether a vector of it exists for the current model.
+ */
+async function traitChoices(context: vscode.ExtensionContext, engine: EngineHost, modelPath: string): Promise<TraitChoice[]> {
+  // The engine opens the model (its fingerprint at the weights setting) while the trait files are read.
+  const model = engine.request('inspectModel', { modelPath, weights: weightsSetting() }).catch(() => undefined);
+  const sources = await traitSources(modelPath);
+  const summary = await model;
+  const records = vectorRecords(context);
+  const choices: TraitChoice[] = [];
+  for (const { trait, source } of sources) {
+    if (choices.some((c) => c.trait.name === trait.name)) continue;
+    const others = sources.filter((s) => s.trait.name === trait.name && s.source !== source).map((s) => s.owner);
+    choices.push({
+      label: trait.name,
+      description: `${source} · ${vectorNote(trait, records, summary)}`,
+      detail: `${trait.description}${others.length ? ` (used instead of the ${others.join(' and the ')} definition)` : ''}`,
+      trait,
+    });
+  }
   return choices;
 }
 
@@ -57,7 +119,7 @@ export async function extractVectorCommand(context: vscode.ExtensionContext, eng
     void vscode.window.showErrorMessage('No model: run "Persona Lens: Select Model…" first.');
     return;
   }
-  const choice = await vscode.window.showQuickPick(await traitChoices(modelPath), { title: 'Persona Lens: trait to extract', matchOnDetail: true });
+  const choice = await vscode.window.showQuickPick(traitChoices(context, engine, modelPath), { title: 'Persona Lens: trait to extract', matchOnDetail: true, matchOnDescription: true });
   if (!choice) return;
   let judge;
   try {

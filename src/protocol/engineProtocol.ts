@@ -1,10 +1,11 @@
 /**
  * The one protocol between the extension (or CLI) and the engine process.
- * Host → engine: request, cancel. Engine → host: ready, progress, partial (streamed pieces of a result), result, error, log.
+ * Host → engine: request, cancel. Engine → host: ready, progress, partial (streamed pieces of a result), result, error, log,
+ * model (the model the engine holds: loading, loaded, failed, released).
  * Both sides import this module; every method's params and result types are declared once, here.
  */
 import type { SelfCheckParams, SelfCheckResult } from '../core/selfCheck';
-import type { ModelSummary } from '../core/model/modelRegistry';
+import type { ModelEvent, ModelSummary } from '../core/model/modelSummary';
 import type { ActivationsRequest, ActivationsResult, GenerateTextRequest, GenerateTextResult } from '../core/model/inference';
 
 import type { ChatRequest, ChatResponse } from '../core/providers/chatProvider';
@@ -19,7 +20,8 @@ import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import type { SteeringLabRequest } from '../core/extraction/steeringLab';
 import { parseSteeringLabCell, type SteeringLabCell } from '../core/extraction/steeringLabResults';
 import type { MonitorRequest, MonitorResult } from '../core/monitoring/monitor';
-import type { WeightPrecisionChoice } from '../core/model/quantize';
+import { isWeightPrecisionChoice, type WeightPrecision, type WeightPrecisionChoice } from '../core/model/quantize';
+import { isFiniteNumber, isObject } from './validate';
 
 /** Which judge an engine job uses (the one judge factory's spec). "host" judges run in the extension host (VS Code LM API) via hostCall. */
 export type { JudgeSpec } from '../core/judges/judgeFactory';
@@ -186,6 +188,7 @@ export type EngineToHost =
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; error: EngineErrorPayload }
   | { type: 'log'; message: string }
+  | { type: 'model'; event: ModelEvent }
   | { type: 'hostCall'; id: number; callId: number; method: HostMethod; params: unknown }
   /** A piece of a streaming method's result (typed by PartialOf, validated by partialParsers). */
   | { type: 'partial'; id: number; data: unknown };
@@ -205,6 +208,36 @@ export function parseHostMessage(value: unknown): HostToEngine | undefined {
   return undefined;
 }
 
+export type { ModelEvent };
+
+function parseModelSummary(value: unknown): ModelSummary | undefined {
+  if (!isObject(value)) return undefined;
+  const numbers = ['layers', 'hiddenSize', 'vocabSize', 'parameters', 'requiredBytes', 'availableBytes'] as const;
+  const strings = ['path', 'name', 'architecture', 'fingerprint'] as const;
+  if (!numbers.every((k) => isFiniteNumber(value[k])) || !strings.every((k) => typeof value[k] === 'string')) return undefined;
+  if (value.format !== 'safetensors' && value.format !== 'gguf') return undefined;
+  return value.precision !== 'auto' && isWeightPrecisionChoice(value.precision) ? (value as unknown as ModelSummary) : undefined;
+}
+
+function parseModelEvent(value: unknown): ModelEvent | undefined {
+  if (!isObject(value) || typeof value.modelPath !== 'string' || !isWeightPrecisionChoice(value.weights)) return undefined;
+  if (value.adapterPath !== undefined && typeof value.adapterPath !== 'string') return undefined;
+  const ref = { modelPath: value.modelPath, weights: value.weights, ...(value.adapterPath !== undefined ? { adapterPath: value.adapterPath as string } : {}) };
+  switch (value.state) {
+    case 'loading':
+    case 'released':
+      return { ...ref, state: value.state };
+    case 'failed':
+      return typeof value.message === 'string' ? { ...ref, state: 'failed', message: value.message } : undefined;
+    case 'loaded': {
+      const summary = parseModelSummary(value.summary);
+      return summary && isFiniteNumber(value.seconds) ? { ...ref, state: 'loaded', summary, seconds: value.seconds } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** Validates a message from the engine. */
 export function parseEngineMessage(value: unknown): EngineToHost | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -214,6 +247,10 @@ export function parseEngineMessage(value: unknown): EngineToHost | undefined {
       return typeof m.pid === 'number' ? { type: 'ready', pid: m.pid } : undefined;
     case 'log':
       return typeof m.message === 'string' ? { type: 'log', message: m.message } : undefined;
+    case 'model': {
+      const event = parseModelEvent(m.event);
+      return event ? { type: 'model', event } : undefined;
+    }
     case 'progress': {
       const p = m.progress as Progress | undefined;
       return typeof m.id === 'number' && p && typeof p.done === 'number' && typeof p.total === 'number'

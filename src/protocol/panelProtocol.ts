@@ -6,6 +6,7 @@ import { isFiniteNumber, isObject, isScore, isStringArray } from './validate';
 import type { EngineInfo } from './engineProtocol';
 import type { SelfCheckResult } from '../core/selfCheck';
 import type { VectorSummary } from '../core/vectors/vectorSummary';
+import { formatBytes, formatParameters } from '../core/model/modelSummary';
 import type { MonitorResult } from '../core/monitoring/monitor';
 import type { ScreenMetric } from '../core/screening/screener';
 import type { ShiftReport, TraitShift } from '../core/finetuning/finetuningShift';
@@ -18,9 +19,36 @@ import {
   type SteeringLabSettings,
 } from '../core/extraction/steeringLabResults';
 
-export type { VectorSummary, MonitorResult, SteeringLabCell, SteeringLabResults, SteeringLabSettings };
+export type { VectorSummary, MonitorResult, SteeringLabCell, SteeringLabResults, SteeringLabSettings, SelfCheckResult };
+// The page imports only this module: what it shows of the core's rules comes through here.
+export { parseSteeringLabSettings, STEERING_LIMITS } from '../core/extraction/steeringLabResults';
+export { describeEvaluation } from '../core/extraction/steeringEvaluation';
 
 export type EngineStatus = 'stopped' | 'ready' | 'busy' | 'crashed';
+export const ENGINE_STATUSES: readonly EngineStatus[] = ['stopped', 'ready', 'busy', 'crashed'];
+
+/** not loaded: the engine loads it on first use; failed: `message` says why. */
+export type PanelModelState = 'not loaded' | 'loading' | 'loaded' | 'failed';
+export const PANEL_MODEL_STATES: readonly PanelModelState[] = ['not loaded', 'loading', 'loaded', 'failed'];
+
+/** The engine card's model: the one selected, and what the engine knows of it. */
+export interface PanelModel {
+  /** Short name: organism (bundled), the folder or file name, ollama:NAME:TAG. */
+  label: string;
+  state: PanelModelState;
+  /** Known once the engine has opened the model (Select Model…, the trait pick, a load). */
+  details?: {
+    architecture: string;
+    format: 'safetensors' | 'gguf';
+    precision: 'f32' | 'int8' | 'int4';
+    parameters: number;
+    /** Memory the engine needs for it at that precision. */
+    bytes: number;
+    layers: number;
+    hiddenSize: number;
+  };
+  message?: string;
+}
 
 export const PANEL_TABS = ['vectors', 'steering', 'monitor', 'dataset', 'shift'] as const;
 export type PanelTab = (typeof PANEL_TABS)[number];
@@ -66,7 +94,7 @@ export type PanelShiftReport = Omit<ShiftReport, 'traits'> & { traits: PanelTrai
 export type SteeringRunStatus = 'complete' | 'cancelled' | 'failed';
 
 export type HostToPanel =
-  | { type: 'engineStatus'; status: EngineStatus; info?: EngineInfo; message?: string; /** The model in use (its short name). */ model?: string }
+  | { type: 'engineStatus'; status: EngineStatus; info?: EngineInfo; message?: string; /** The model in use and its state. */ model?: PanelModel }
   | { type: 'selfCheckProgress'; done: number; total: number }
   | { type: 'selfCheckResult'; result: SelfCheckResult }
   | { type: 'error'; message: string }
@@ -238,11 +266,34 @@ export function toPanelShiftReport(report: ShiftReport): PanelShiftReport {
   };
 }
 
+/** "qwen2 · safetensors · f32 · 6 layers, d=64 · 0.5 M parameters · ~24.0 MiB in memory": the engine card's model line. */
+export function describePanelModel(model: PanelModel): string {
+  const d = model.details;
+  const parts = d
+    ? [d.architecture, d.format === 'gguf' ? 'GGUF' : 'safetensors', d.precision, `${d.layers} layers, d=${d.hiddenSize}`, formatParameters(d.parameters), `~${formatBytes(d.bytes)} in memory`]
+    : ['architecture, precision and size once the engine has opened it'];
+  return [...parts, ...(model.message ? [model.message] : [])].join(' · ');
+}
+
+function isPanelModel(value: unknown): value is PanelModel {
+  if (!isObject(value) || typeof value.label !== 'string' || !PANEL_MODEL_STATES.includes(value.state as PanelModelState)) return false;
+  if (value.message !== undefined && typeof value.message !== 'string') return false;
+  const d = value.details;
+  if (d === undefined) return true;
+  return (
+    isObject(d) &&
+    typeof d.architecture === 'string' &&
+    (d.format === 'safetensors' || d.format === 'gguf') &&
+    ['f32', 'int8', 'int4'].includes(d.precision as string) &&
+    [d.parameters, d.bytes, d.layers, d.hiddenSize].every(isFiniteNumber)
+  );
+}
+
 export function parseHostToPanel(value: unknown): HostToPanel | undefined {
   if (!isObject(value)) return undefined;
   switch (value.type) {
     case 'engineStatus':
-      return ['stopped', 'ready', 'busy', 'crashed'].includes(value.status as string) && (value.model === undefined || typeof value.model === 'string') ? (value as HostToPanel) : undefined;
+      return ENGINE_STATUSES.includes(value.status as EngineStatus) && (value.model === undefined || isPanelModel(value.model)) ? (value as HostToPanel) : undefined;
     case 'selfCheckProgress':
     case 'steerProgress':
       return isFiniteNumber(value.done) && isFiniteNumber(value.total) ? (value as HostToPanel) : undefined;

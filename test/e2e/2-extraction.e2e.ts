@@ -1,13 +1,29 @@
 /**
  * E2E 3 of the issue: extract the organism's sycophantic vector from the command palette ("Persona Lens: Extract
- * Persona Vector…" → the model folder's trait) with the panel already open, see the result notification, the file
- * in .persona/vectors, and the vector listed in the open panel's Vectors view without reopening it (issue 21).
+ * Persona Vector…" → the model folder's trait, listed once with its source and vector state) with the panel already
+ * open, see the result notification, the file in .persona/vectors, the vector listed in the open panel's Vectors view
+ * without reopening it, the engine card showing the loaded model, and the trait pick now saying the vector exists
+ * (issue 21).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { paths } from '../../scripts/e2e/setup.mjs';
 import { wb } from './hooks';
+import { QUICK_INPUT, waitUntil, type Workbench } from './workbench';
+
+/** The rows of the trait pick for `trait` (typed into its filter), read without choosing one. */
+async function traitRows(w: Workbench, trait: string): Promise<string[]> {
+  await w.runCommand('Persona Lens: Extract Persona Vector…');
+  await w.page.locator(`${QUICK_INPUT} .quick-input-title`, { hasText: /trait to extract/ }).waitFor({ timeout: 30000 });
+  await w.page.locator(`${QUICK_INPUT} input.input`).fill(trait);
+  const rows = await waitUntil(`trait pick rows for ${trait}`, async () => {
+    const labels = (await w.quickInputRows()).map((r) => r.label).filter((l) => l.startsWith(`${trait},`));
+    return labels.length ? labels : undefined;
+  });
+  await w.page.keyboard.press('Escape');
+  return rows;
+}
 
 describe('E2E 2: Extract Persona Vector from the command palette', function () {
   this.timeout(300000);
@@ -22,6 +38,9 @@ describe('E2E 2: Extract Persona Vector from the command palette', function () {
     await frame.locator('#tab-vectors').click();
     await frame.locator('#vector-select option', { hasText: 'evil' }).waitFor({ state: 'attached' });
     assert.equal(await frame.locator('#vector-select option', { hasText: 'sycophantic' }).count(), 0, 'not listed before the extraction');
+    const before = await traitRows(w, 'sycophantic');
+    assert.equal(before.length, 1, `one entry per trait (the organism's replaces the built-in one): ${before.join(' | ')}`);
+    assert.match(before[0], /^sycophantic, from organism · no vector yet/);
     await w.runCommand('Persona Lens: Extract Persona Vector…');
     await w.pick(/trait to extract/, { filter: 'sycophantic', row: /^sycophantic, from organism/ });
     await w.waitForNotification(/extracting "sycophantic"/, { timeout: 30000 });
@@ -38,6 +57,11 @@ describe('E2E 2: Extract Persona Vector from the command palette', function () {
     const options = await frame.locator('#vector-select option').allTextContents();
     assert.ok(options.some((o) => /evil/.test(o)) && options.some((o) => /sycophantic/.test(o)), `both vectors listed: ${options.join(' | ')}`);
     await frame.locator('#chart-separation').waitFor();
+    // The engine card: the model the extraction loaded, with its architecture, precision and size.
+    await frame.locator('#model-state', { hasText: /^loaded$/ }).waitFor({ timeout: 15000 });
+    assert.match((await frame.locator('#model-details').textContent()) ?? '', /^qwen2 · safetensors · f32 · 5 layers, d=\d+ · [\d.]+ M parameters · ~[\d.]+ MiB in memory$/);
     await w.screenshot('extraction-vectors-view');
+    const after = await traitRows(w, 'sycophantic');
+    assert.match(after[0], /^sycophantic, from organism · vector for this model/, after.join(' | '));
   });
 });

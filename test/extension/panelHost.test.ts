@@ -97,11 +97,16 @@ interface Call {
 function fakeEngine(answer: (call: Call) => Promise<unknown>) {
   const calls: Call[] = [];
   const status = new vscode.EventEmitter<string>();
+  const model = new vscode.EventEmitter<unknown>();
   return {
     calls,
     engine: {
       isRunning: false,
+      status: 'stopped',
+      model: undefined,
+      summaryOf: () => undefined,
       onDidChangeStatus: status.event,
+      onDidChangeModel: model.event,
       request: (method: EngineMethod, params: ParamsOf<EngineMethod>, options?: RequestOptions<EngineMethod>) => {
         const call = { method, params, options };
         calls.push(call);

@@ -20,7 +20,7 @@ describe('status bar (mocked vscode)', () => {
       assert.ok(item?.shown, 'shown at activation');
       assert.equal(item.command, 'personaLens.openPanel');
       assert.match(item.text, /organism \(bundled\)/);
-      assert.match(item.tooltip ?? '', /engine stopped/);
+      assert.match(item.tooltip ?? '', /model organism \(bundled\) \(not loaded\) · engine stopped/);
       await vscode.workspace.getConfiguration('personaLens').update('modelPath', 'ollama:qwen2.5:7b');
       assert.match(item.text, /ollama:qwen2\.5:7b/, 'follows the setting');
       await vscode.workspace.getConfiguration('personaLens').update('modelPath', '/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf');

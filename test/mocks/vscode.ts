@@ -48,6 +48,13 @@ export class Range {
     this.end = new Position(el, ec);
   }
 }
+// Here, not added by a test: a module imported before a test extends this mock keeps a copy of its exports.
+export class Selection extends Range {
+  get isEmpty() {
+    return this.start.line === this.end.line && this.start.character === this.end.character;
+  }
+}
+export enum TextEditorRevealType { Default = 0, InCenter = 1, InCenterIfOutsideViewport = 2, AtTop = 3 }
 export class Diagnostic {
   source?: string;
   code?: string;
@@ -98,10 +105,12 @@ export interface Recorded {
   configuration: Record<string, unknown>;
   /** Answers the next quick pick / open dialog / input box: a label, a path, or a string. */
   webviewPanels: FakeWebviewPanel[];
+  /** Every quick pick shown: its title and items. */
+  quickPicks: { title?: string; items: { label: string; description?: string; detail?: string }[] }[];
   answers: { quickPick?: string; quickPicks?: string[]; quickPickMany?: string[]; openDialog?: string; openDialogs?: string[]; inputBox?: string; saveDialog?: string; warningChoice?: string };
 }
 
-export const recorded: Recorded = { commands: new Map(), serializers: [], messages: [], outputLines: [], configuration: {}, webviewPanels: [], answers: {} };
+export const recorded: Recorded = { commands: new Map(), serializers: [], messages: [], outputLines: [], configuration: {}, webviewPanels: [], quickPicks: [], answers: {} };
 
 export function resetRecorded(): void {
   recorded.commands.clear();
@@ -110,6 +119,7 @@ export function resetRecorded(): void {
   recorded.outputLines.length = 0;
   recorded.configuration = {};
   recorded.webviewPanels.length = 0;
+  recorded.quickPicks.length = 0;
   recorded.answers = {};
 }
 
@@ -214,7 +224,10 @@ export const window = {
     recorded.messages.push({ level: 'error', text });
     return Promise.resolve(undefined);
   },
-  showQuickPick<T extends { label: string; picked?: boolean }>(items: T[], options?: { canPickMany?: boolean }) {
+  async showQuickPick<T extends { label: string; picked?: boolean }>(itemsOrPromise: T[] | Promise<T[]>, options?: { canPickMany?: boolean; title?: string }) {
+    // VS Code takes the items or a promise of them (the pick shows busy until they come).
+    const items = await itemsOrPromise;
+    recorded.quickPicks.push({ title: options?.title, items });
     if (options?.canPickMany) return Promise.resolve(items.filter((i) => (recorded.answers.quickPickMany ? recorded.answers.quickPickMany.includes(i.label) : i.picked)));
     const label = recorded.answers.quickPicks?.length ? recorded.answers.quickPicks.shift() : recorded.answers.quickPick;
     return Promise.resolve(items.find((i) => i.label === label));

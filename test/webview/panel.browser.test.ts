@@ -208,9 +208,22 @@ describe('Persona Lens panel in headless Chromium (real bundle, real CSP)', func
 
   it('sends the right requests: ready on load, runSelfCheck and cancel on clicks; remembers the chosen vector', async () => {
     const { page, posted, violations } = await openPanel('dark');
-    // The engine card names the model in use (issue 21).
-    await page.evaluate(() => window.postMessage({ type: 'engineStatus', status: 'stopped', model: 'ollama:qwen2.5:7b' }, '*'));
+    // The engine card names the model in use, its state, and what the engine said of it (issue 21).
+    await page.evaluate(() => window.postMessage({ type: 'engineStatus', status: 'stopped', model: { label: 'ollama:qwen2.5:7b', state: 'not loaded' } }, '*'));
     await page.waitForFunction(() => document.getElementById('engine-model')!.textContent === 'ollama:qwen2.5:7b');
+    assert.equal(await page.textContent('#model-state'), 'not loaded');
+    assert.equal(await page.textContent('#model-details'), 'architecture, precision and size once the engine has opened it');
+    const details = { architecture: 'qwen2', format: 'gguf', precision: 'int8', parameters: 7.6e9, bytes: 9.1 * 1024 ** 3, layers: 28, hiddenSize: 3584 };
+    await page.evaluate((d) => window.postMessage({ type: 'engineStatus', status: 'busy', model: { label: 'ollama:qwen2.5:7b', state: 'loaded', details: d } }, '*'), details);
+    await page.waitForFunction(() => document.getElementById('model-state')!.textContent === 'loaded');
+    assert.equal(await page.textContent('#model-details'), 'qwen2 · GGUF · int8 · 28 layers, d=3584 · 7.60 B parameters · ~9.1 GiB in memory');
+    assert.equal(await page.textContent('#status'), 'busy');
+    // A card the protocol refuses (the old string model) changes nothing.
+    await page.evaluate(() => window.postMessage({ type: 'engineStatus', status: 'ready', model: 'organism' }, '*'));
+    await page.evaluate(() => window.postMessage({ type: 'engineStatus', status: 'ready', model: { label: 'organism', state: 'failed', message: 'out of memory' } }, '*'));
+    await page.waitForFunction(() => document.getElementById('model-state')!.textContent === 'failed');
+    assert.equal(await page.textContent('#engine-model'), 'organism');
+    assert.match(await page.textContent('#model-details') ?? '', / · out of memory$/);
     const second = { ...vectorFixture(), path: '/ws/.persona/vectors/syc.safetensors', trait: 'sycophantic' };
     await page.evaluate((vectors) => window.postMessage({ type: 'vectors', vectors }, '*'), [vectorFixture(), second]);
     await page.click('#self-check');

@@ -1,5 +1,7 @@
 /** The panel's pure logic in plain Node: histogram bins, heat levels, top k, steering results → grid and chart, shift reports. */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { binCountFor, fixedHeatLevels, heatLevels, histogram, layerLabels, onReferenceScale, topK } from '../../webview/src/viewMath';
 import { scoreChange, scoresMissing, shiftVerdict, shortModelLabel, signed } from '../../webview/src/shiftModel';
 import { chartSeries, columnOrder, labRows, withCell } from '../../webview/src/steeringModel';
@@ -90,5 +92,12 @@ describe('panel view logic (no DOM)', () => {
     assert.equal(scoresMissing({ base: 'a', tuned: 'b', questions: 1, traits: [{ ...t, base: scores, tuned: scores }] }), false);
     assert.equal(scoresMissing({ base: 'a', tuned: 'b', questions: 1, traits: [{ ...t, base: scores }] }), true);
     assert.equal(scoresMissing({ base: 'a', tuned: 'b', questions: 1, traits: [{ ...t, base: scores, tuned: { trait: null, coherence: 2 } }] }), true);
+  });
+
+  it('the page imports only the panel protocol from src/ (layers: webview → protocol → core)', () => {
+    const dir = path.join(__dirname, '..', '..', 'webview', 'src');
+    const imports = readdirSync(dir).filter((f) => f.endsWith('.ts')).flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/from '(\.\.\/\.\.\/src\/[^']+)'/g)].map((m) => `${f}: ${m[1]}`));
+    assert.ok(imports.length > 0);
+    assert.deepEqual(imports.filter((i) => !i.endsWith(': ../../src/protocol/panelProtocol')), []);
   });
 });

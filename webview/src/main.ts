@@ -2,8 +2,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import { loadState, onHostMessage, post, saveState } from './vscodeApi';
-import type { SelfCheckResult } from '../../src/core/selfCheck';
-import { PANEL_TABS, parseShiftReport, type PanelTab } from '../../src/protocol/panelProtocol';
+import { describePanelModel, PANEL_TABS, parseShiftReport, type PanelModel, type PanelTab, type SelfCheckResult } from '../../src/protocol/panelProtocol';
 import { VectorsView } from './vectorsView';
 import { SteeringView } from './steeringView';
 import { MonitorView } from './monitorView';
@@ -21,7 +20,8 @@ app.innerHTML = `
   <h1>Persona Lens</h1>
   <section class="card" aria-labelledby="engine-heading">
     <h2 id="engine-heading">Engine</h2>
-    <p>Model: <span id="engine-model">–</span> · Status: <span id="status" data-status="stopped">stopped</span></p>
+    <p>Model: <span id="engine-model">–</span> <span id="model-state" class="badge" data-state="not loaded"></span> · Engine: <span id="status" data-status="stopped">stopped</span></p>
+    <p id="model-details" class="muted"></p>
     <p id="engine-info" class="muted"></p>
     <div class="row">
       <vscode-button id="self-check">Run self-check</vscode-button>
@@ -37,6 +37,14 @@ app.innerHTML = `
   ${PANEL_TABS.map((t) => `<section class="card tabpanel" role="tabpanel" id="panel-${t}" aria-labelledby="tab-${t}" tabindex="0" hidden><h2>${TAB_LABELS[t]}</h2><div id="${t === 'vectors' ? 'vectors' : `${t}-view`}"></div></section>`).join('')}`;
 
 const el = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+function showModel(model: PanelModel): void {
+  el('engine-model').textContent = model.label;
+  const state = el('model-state');
+  state.textContent = model.state;
+  state.dataset.state = model.state;
+  el('model-details').textContent = describePanelModel(model);
+}
 
 function showResult(result: SelfCheckResult): void {
   el('result').textContent = `Self-check passed: ${result.runs} runs, ${result.msPerRun.toFixed(1)} ms/run, ${result.gflops.toFixed(1)} GFLOP/s, max error ${result.maxAbsError.toExponential(1)} (onnxruntime ${result.onnxruntime}).`;
@@ -89,7 +97,7 @@ onHostMessage((message) => {
       const status = el('status');
       status.textContent = message.status;
       status.dataset.status = message.status;
-      if (message.model !== undefined) el('engine-model').textContent = message.model;
+      if (message.model !== undefined) showModel(message.model);
       if (message.info) el('engine-info').textContent = `pid ${message.info.pid} · Node ${message.info.node} · onnxruntime ${message.info.onnxruntime}`;
       if (message.status !== 'busy') {
         el('progress').hidden = true;

@@ -4,8 +4,7 @@
  * its random-direction control row), and a chart of judged score vs coefficient. Results persist in the panel's
  * state and can be saved to / opened from a JSON file through the host.
  */
-import type { SteeringLabCell, SteeringLabResults, SteeringLabSettings, SteeringRunStatus, VectorSummary } from '../../src/protocol/panelProtocol';
-import { parseSteeringLabSettings, STEERING_LIMITS } from '../../src/core/extraction/steeringLabResults';
+import { parseSteeringLabSettings, STEERING_LIMITS, type SteeringLabCell, type SteeringLabResults, type SteeringLabSettings, type SteeringRunStatus, type VectorSummary } from '../../src/protocol/panelProtocol';
 import { Chart, chartTheme, htmlLegend, type ThemeColors } from './theme';
 import { chartSeries, columnOrder, labRows, withCell } from './steeringModel';
 import { loadState, post, saveState } from './vscodeApi';

@@ -5,10 +5,9 @@
  * control, suppression under eliciting prompts). Colours come from the VS Code theme.
  */
 import type { ChartConfiguration } from 'chart.js';
-import type { VectorSummary } from '../../src/protocol/panelProtocol';
+import { describeEvaluation, type VectorSummary } from '../../src/protocol/panelProtocol';
 import { Chart, chartTheme } from './theme';
 import { layerLabels } from './viewMath';
-import { describeEvaluation } from '../../src/core/extraction/steeringEvaluation';
 
 export class VectorsView {
   private charts: Chart[] = [];

@@ -31,6 +31,14 @@ export interface LoadOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * The fingerprint of weights as the engine runs them: the checkpoint's, then the adapter's and the precision when
+ * not f32. Vector files and every cache record it.
+ */
+export function runFingerprint(checkpointFingerprint: string, precision: WeightPrecision, adapterFingerprint?: string): string {
+  return `${checkpointFingerprint}${adapterFingerprint ? `-lora-${adapterFingerprint}` : ''}${precision === 'f32' ? '' : `-${precision}`}`;
+}
+
 /** `modelPath`: a checkpoint folder, a .gguf file or ollama:NAME[:TAG] (openModel). */
 export async function loadModel(modelPath: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const base = await openModel(modelPath);
@@ -39,8 +47,7 @@ export async function loadModel(modelPath: string, options: LoadOptions = {}): P
   const adapter = options.adapter ? openLoraAdapter(options.adapter, new Map([...base.weights].map(([name, ref]) => [name, ref.shape]))) : undefined;
   // Base + adapter, or the same weights quantized, is another model: every cache keyed by the fingerprint (graph,
   // rollouts, screening) must say so. The adapter merges before quantization.
-  const fingerprint = `${base.fingerprint}${adapter ? `-lora-${adapter.fingerprint}` : ''}${precision === 'f32' ? '' : `-${precision}`}`;
-  const checkpoint = { ...base, fingerprint };
+  const checkpoint = { ...base, fingerprint: runFingerprint(base.fingerprint, precision, adapter?.fingerprint) };
   const tokenizer = await loadTokenizer(base);
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
   let prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision);

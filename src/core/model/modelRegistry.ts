@@ -2,49 +2,38 @@
  * Keeps at most one model loaded (models are large): asking for another path releases the current one.
  * Used by the engine process; the CLI loads directly.
  */
-import { loadModel, type LoadedModel, type LoadOptions } from './loadedModel';
-import { estimateMemory, precisionFor } from './checkpoint';
+import { loadModel, runFingerprint, type LoadedModel, type LoadOptions } from './loadedModel';
+import { estimateMemory, precisionFor, type Checkpoint } from './checkpoint';
 import { openModel } from './openModel';
-import type { Architecture } from './config';
+import type { ModelEvent, ModelSummary } from './modelSummary';
 import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
 
-export interface ModelSummary {
-  path: string;
-  /** The model's name (folder, GGUF general.name, or ollama:NAME:TAG). */
-  name: string;
-  format: 'safetensors' | 'gguf';
-  architecture: Architecture;
-  layers: number;
-  hiddenSize: number;
-  vocabSize: number;
-  parameters: number;
-  /** The precision the model would load at (the `weights` choice resolved, e.g. auto → int4). */
-  precision: WeightPrecision;
-  /** Memory the engine needs at that precision. */
-  requiredBytes: number;
-  availableBytes: number;
-  fingerprint: string;
+export type { ModelEvent, ModelSummary };
+
+/** `checkpoint.fingerprint` is taken as it is: a loaded model's already is its run fingerprint. */
+function summarize(modelPath: string, checkpoint: Checkpoint, precision: WeightPrecision, fingerprint: string): ModelSummary {
+  const memory = estimateMemory(checkpoint.spec, precision);
+  return {
+    path: modelPath,
+    name: checkpoint.displayName,
+    format: checkpoint.format,
+    architecture: checkpoint.spec.architecture,
+    layers: checkpoint.spec.numLayers,
+    hiddenSize: checkpoint.spec.hiddenSize,
+    vocabSize: checkpoint.spec.vocabSize,
+    parameters: memory.parameters,
+    precision,
+    requiredBytes: memory.requiredBytes,
+    availableBytes: memory.availableBytes,
+    fingerprint,
+  };
 }
 
 /** `modelPath`: a checkpoint folder, a .gguf file or ollama:NAME[:TAG]. */
 export async function inspectModel(modelPath: string, weights: WeightPrecisionChoice = 'auto'): Promise<ModelSummary> {
   const ckpt = await openModel(modelPath);
   const precision = precisionFor(ckpt.spec, weights);
-  const memory = estimateMemory(ckpt.spec, precision);
-  return {
-    path: modelPath,
-    name: ckpt.displayName,
-    format: ckpt.format,
-    architecture: ckpt.spec.architecture,
-    layers: ckpt.spec.numLayers,
-    hiddenSize: ckpt.spec.hiddenSize,
-    vocabSize: ckpt.spec.vocabSize,
-    parameters: memory.parameters,
-    precision,
-    requiredBytes: memory.requiredBytes,
-    availableBytes: memory.availableBytes,
-    fingerprint: ckpt.fingerprint,
-  };
+  return summarize(modelPath, ckpt, precision, runFingerprint(ckpt.fingerprint, precision));
 }
 
 /** A loaded model held for one piece of work; release it when done so another model may be loaded. */
@@ -55,6 +44,8 @@ export interface ModelLease {
 
 interface Entry {
   key: string;
+  /** What events about this entry say it is. */
+  ref: { modelPath: string; adapterPath?: string; weights: WeightPrecisionChoice };
   model: Promise<LoadedModel>;
   users: number;
   idle: (() => void)[];
@@ -68,6 +59,9 @@ interface Entry {
 export class ModelRegistry {
   private current: Entry | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+
+  /** `onEvent` hears every load (started, done, failed) and release. */
+  constructor(private readonly onEvent: (event: ModelEvent) => void = () => undefined) {}
 
   /** Runs fn with the model loaded, holding it for fn's duration. */
   async use<T>(dir: string, options: LoadOptions, fn: (model: LoadedModel) => Promise<T>): Promise<T> {
@@ -86,12 +80,19 @@ export class ModelRegistry {
         const previous = this.current;
         if (previous && previous.users > 0) await new Promise<void>((resolve) => previous.idle.push(resolve));
         await this.release();
+        const ref = { modelPath: dir, adapterPath: options.adapter, weights: options.weights ?? 'auto' };
+        this.onEvent({ ...ref, state: 'loading' });
+        const started = Date.now();
         const model = loadModel(dir, options);
-        const entry: Entry = { key, model, users: 0, idle: [] };
+        const entry: Entry = { key, ref, model, users: 0, idle: [] };
         this.current = entry;
-        model.catch(() => {
-          if (this.current === entry) this.current = undefined;
-        });
+        model.then(
+          (loaded) => this.onEvent({ ...ref, state: 'loaded', summary: summarize(dir, loaded.checkpoint, loaded.precision, loaded.checkpoint.fingerprint), seconds: (Date.now() - started) / 1000 }),
+          (err: unknown) => {
+            if (this.current === entry) this.current = undefined;
+            this.onEvent({ ...ref, state: 'failed', message: err instanceof Error ? err.message : String(err) });
+          },
+        );
       }
       const entry = this.current!;
       entry.users++;
@@ -117,6 +118,11 @@ export class ModelRegistry {
   async release(): Promise<void> {
     const previous = this.current;
     this.current = undefined;
-    if (previous) await previous.model.then((m) => m.session.release(), () => undefined);
+    if (!previous) return;
+    const released = await previous.model.then(async (m) => {
+      await m.session.release();
+      return true;
+    }, () => false);
+    if (released) this.onEvent({ ...previous.ref, state: 'released' });
   }
 }

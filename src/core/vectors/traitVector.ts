@@ -46,6 +46,19 @@ export function vectorModelMismatch(vector: Pick<TraitVector, 'file' | 'source'>
   return undefined;
 }
 
+/**
+ * Whether a vector was extracted on this model: 'same' when its fingerprint is the model's as it runs now,
+ * 'other precision' when the same checkpoint ran at another weight precision (runFingerprint's suffix), else
+ * undefined (other weights, an adapter, or no fingerprint).
+ */
+export function vectorModelFit(vectorFingerprint: string | undefined, modelFingerprint: string): 'same' | 'other precision' | undefined {
+  if (!vectorFingerprint) return undefined;
+  if (vectorFingerprint === modelFingerprint) return 'same';
+  const checkpointOf = (fingerprint: string) => (fingerprint.includes('-lora-') ? undefined : fingerprint.replace(/-(int8|int4)$/, ''));
+  const checkpoint = checkpointOf(vectorFingerprint);
+  return checkpoint !== undefined && checkpoint === checkpointOf(modelFingerprint) ? 'other precision' : undefined;
+}
+
 export function loadTraitVector(file: string, modelRows: number, modelD: number, layerOverride?: number): TraitVector {
   const header = readSafetensorsHeader(file);
   let vector: SteeringVectorFile;
