@@ -1,6 +1,6 @@
 import { intOption, numberListOption, numberOption, UsageError } from '../args';
 import { checkOutputs, requireInputFile } from '../../core/io/userFiles';
-import type { CliCommand } from '../command';
+import { cliContext, type CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { openModel } from '../../core/model/openModel';
@@ -9,7 +9,6 @@ import { createJudge, judgeNeedsModel } from '../../core/judges/judgeFactory';
 import { JUDGE_OPTIONS, judgeSpecFromArgs } from '../judgeOptions';
 import { extractPersonaVector } from '../../core/extraction/extract';
 import { writePersonaVector } from '../../core/vectors/personaVectorFile';
-import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
 import * as path from 'node:path';
 import { formatLayerSearch, formatValidation } from '../../core/extraction/validationReport';
@@ -77,7 +76,7 @@ export const extractCommand: CliCommand = {
         trait,
         judge,
         { cacheRoot: options.cacheRoot ?? defaultCacheRoot(), ...settings },
-        runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`), (line) => io.err(line)),
+        cliContext(io),
       );
       writePersonaVector(out, result, {
         model: model.checkpoint.displayName,
