@@ -48,12 +48,13 @@ export function normaliseArgv(argv: string[], specs: OptionSpec[]): string[] {
   return out;
 }
 
-export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
+/** `positionals: false` for a command that takes options only: a stray word is then an error, not ignored. */
+export function parseArgs(argv: string[], specs: OptionSpec[], { positionals = true } = {}): ParsedArgs {
   const args = normaliseArgv(argv, specs);
   const options = config(specs);
   const parsed = (() => {
     try {
-      return parseArgv({ args, options, strict: true, allowPositionals: true, tokens: true });
+      return parseArgv({ args, options, strict: true, allowPositionals: positionals, tokens: true });
     } catch (err) {
       throw usageErrorFor(err as Error & { code?: string }, args, specs);
     }
@@ -77,6 +78,7 @@ function usageErrorFor(err: Error & { code?: string }, args: string[], specs: Op
   const { tokens } = parseArgv({ args, options: config(specs), strict: false, allowPositionals: true, tokens: true });
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (const token of tokens) {
+    if (token.kind === 'positional' && err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`unexpected argument "${token.value}": this command takes options only (quote a value that has spaces)`);
     if (token.kind !== 'option' || token.name === 'help') continue;
     const spec = byName.get(token.name);
     if (!spec) {
@@ -157,15 +159,22 @@ export function stringOption(args: ParsedArgs, name: string): string | undefined
   return raw === undefined ? undefined : String(raw);
 }
 
-/**
- * The options as two aligned columns (the widest option name sets the second); a long description wraps at `width`
- * with its continuation lines under the description column.
- */
+/** The options as two aligned columns (formatColumns), with --help last. */
 export function formatOptions(specs: OptionSpec[], width = 100): string {
-  const rows = [...specs, HELP].map((s) => ({ left: `  --${s.name}${s.kind === 'string' ? ' VALUE' : ''}`, text: s.description + (s.required ? ' (required)' : '') + (s.multiple ? ' (repeatable)' : '') }));
-  const column = Math.max(...rows.map((r) => r.left.length)) + 2;
+  return formatColumns(
+    [...specs, HELP].map((s) => ({ left: `--${s.name}${s.kind === 'string' ? ' VALUE' : ''}`, text: s.description + (s.required ? ' (required)' : '') + (s.multiple ? ' (repeatable)' : '') })),
+    width,
+  );
+}
+
+/**
+ * Two aligned columns indented by two spaces (the widest left entry sets the second); a long text wraps at `width`
+ * with its continuation lines under the text column.
+ */
+export function formatColumns(rows: { left: string; text: string }[], width = 100): string {
+  const column = Math.max(...rows.map((r) => r.left.length)) + 4;
   const room = Math.max(width - column, 30);
-  return rows.map((r) => wrap(r.text, room).map((line, i) => (i === 0 ? r.left.padEnd(column) : ' '.repeat(column)) + line).join('\n')).join('\n');
+  return rows.map((r) => wrap(r.text, room).map((line, i) => (i === 0 ? `  ${r.left}`.padEnd(column) : ' '.repeat(column)) + line).join('\n')).join('\n');
 }
 
 function wrap(text: string, width: number): string[] {

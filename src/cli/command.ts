@@ -29,5 +29,7 @@ export interface CliCommand {
   summary: string;
   usage: string;
   options: OptionSpec[];
+  /** Takes words besides options (a dataset, a vector file); otherwise a stray word is a usage error. */
+  positionals?: boolean;
   run(args: ParsedArgs, io: CliIO): Promise<number>;
 }

@@ -2,19 +2,18 @@
 import { COMMANDS } from './commands/index';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_FINITE, EXIT_USAGE, type CliIO } from './command';
 import { NonFiniteActivationError } from '../core/model/decoderSession';
-import { formatOptions, parseArgs, UsageError } from './args';
+import { formatColumns, formatOptions, parseArgs, UsageError } from './args';
 import { ProgressLine } from './progressLine';
 import { VERSION } from '../core/version';
 
 function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
   return [
     `persona-lens ${VERSION} — persona vectors for local language models`,
     '',
     'Usage: persona-lens <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    formatColumns(COMMANDS.map((c) => ({ left: c.name, text: c.summary }))),
     '',
     'Run `persona-lens <command> --help` for the options of one command.',
     'Exit codes: 0 done, 1 failed (or a CI gate tripped), 2 bad usage, 3 a score was not finite, 130 stopped by Ctrl+C.',
@@ -37,7 +36,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    const args = parseArgs(rest, command.options);
+    const args = parseArgs(rest, command.options, { positionals: Boolean(command.positionals) });
     if (args.help) {
       io.out(`${command.summary}\n\nUsage: ${command.usage}\n\nOptions:\n${formatOptions(command.options)}`);
       return 0;

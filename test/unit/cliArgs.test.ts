@@ -70,6 +70,14 @@ describe('CLI arguments (node:util parseArgs behind one normalisation)', () => {
     assert.throws(() => parseArgs(['--chat'], SPECS), (e: Error) => e instanceof UsageError && e.message === '--model is required');
   });
 
+  it('a command that takes options only refuses a stray word (e.g. an unquoted prompt), naming it', async () => {
+    assert.throws(() => parseArgs(['--model', 'm', 'hello'], SPECS, { positionals: false }), (e: Error) => e instanceof UsageError && e.message === 'unexpected argument "hello": this command takes options only (quote a value that has spaces)');
+    assert.deepEqual(parseArgs(['--model', 'm', 'hello'], SPECS).positionals, ['hello']);
+    const t = io();
+    assert.equal(await main(['generate', '--model', 'm', '--prompt', 'why', 'not'], t.io), 2);
+    assert.match(t.err[0], /^unexpected argument "not"/);
+  });
+
   it('--help and -h need no required option; help wins over the rest', () => {
     assert.equal(parseArgs(['--help'], SPECS).help, true);
     assert.equal(parseArgs(['-h', '--chat'], SPECS).help, true);

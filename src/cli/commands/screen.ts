@@ -19,6 +19,7 @@ export const screenCommand: CliCommand = {
   name: 'screen',
   summary: 'Score every sample of a dataset against persona vectors (projection, ΔP, fast ΔP); SARIF and a CI gate',
   usage: 'persona-lens screen DATASET --model MODEL --vector VEC.safetensors[,…] [--metric projection|delta|fast-delta] [--threshold …] [--out scores.jsonl|.csv] [--sarif report.sarif] [--fail-above X]',
+  positionals: true,
   options: [
     ...MODEL_OPTIONS,
     { name: 'vector', kind: 'string', description: 'vector file(s), comma-separated', required: true },
