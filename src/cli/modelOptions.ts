@@ -61,6 +61,7 @@ export function loadOptions(args: ParsedArgs, io?: CliIO): LoadOptions & { cache
     threads: args.options.threads !== undefined ? intOption(args, 'threads', 0, { min: 1, max: 1024 }) : undefined,
     weights: weightsOption(args),
     log: io ? (line) => io.err(line) : undefined,
+    progress: io ? (done, total, message) => io.progress?.(done, total, message) : undefined,
   };
 }
 

@@ -36,6 +36,7 @@ describe('CLI', () => {
     assert.deepEqual(parseArgs(['a', '--model=m', '--chat'], [{ name: 'model', kind: 'string', description: '' }, { name: 'chat', kind: 'flag', description: '' }]), {
       options: { model: 'm', chat: true },
       positionals: ['a'],
+      help: false,
     });
   });
   it('VERSION matches package.json', () => {

@@ -11,6 +11,7 @@ export const exportGgufCommand: CliCommand = {
   name: 'export-gguf',
   summary: 'Write a vector as a llama.cpp control vector (GGUF: direction.N steers the output of block N+1 … as llama.cpp applies it)',
   usage: 'persona-lens export-gguf VEC.safetensors --out FILE.gguf [--layers 10,11,12] [--coef A]',
+  positionals: true,
   options: [
     { name: 'out', kind: 'string', description: 'GGUF file to write', required: true },
     { name: 'layers', kind: 'string', description: 'our rows to export (default: all exportable, 2 … L)' },
@@ -36,6 +37,7 @@ export const importGgufCommand: CliCommand = {
   name: 'import-gguf',
   summary: 'Read a llama.cpp / repeng control vector (GGUF) into a steering vector for a model, checking its dimensions',
   usage: 'persona-lens import-gguf FILE.gguf --model MODEL --out VEC.safetensors',
+  positionals: true,
   options: [
     { name: 'model', kind: 'string', description: 'the model it will steer (dimensions are checked)', required: true },
     { name: 'out', kind: 'string', description: 'steering vector to write ([layers+1, d] F32)', required: true },

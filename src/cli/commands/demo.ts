@@ -2,13 +2,12 @@ import { readFileSync } from 'node:fs';
 import { checkOutputs, writeFileAtomic } from '../../core/io/userFiles';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import type { CliCommand } from '../command';
+import { cliContext, type CliCommand } from '../command';
 import { weightsOption } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { createJudge } from '../../core/judges/judgeFactory';
 import { runMainJob, summaryTable } from '../../core/mainJob/mainJob';
 import { renderReport } from '../../core/mainJob/htmlReport';
-import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
 
 /** The bundled organism, next to dist/ in the repository and in the VSIX. */
@@ -31,10 +30,10 @@ export const demoCommand: CliCommand = {
     const report = path.join(outDir, 'report.html');
     const resultsFile = path.join(outDir, 'results.json');
     checkOutputs([{ label: 'report', path: report }, { label: 'results', path: resultsFile }], [{ label: 'model folder', path: modelDir }]);
-    const model = await loadModel(modelDir, { cacheRoot, weights: weightsOption(args), log: (l) => io.err(l) });
+    const model = await loadModel(modelDir, { cacheRoot, weights: weightsOption(args), log: (l) => io.err(l), progress: (done, total, message) => io.progress?.(done, total, message) });
     try {
       const judge = createJudge({ kind: 'lexicon' }, { modelPath: modelDir });
-      const result = await runMainJob(model, judge, modelDir, { cacheRoot, log: (l) => io.err(l) }, runContext(io.signal));
+      const result = await runMainJob(model, judge, modelDir, { cacheRoot, log: (l) => io.err(l) }, cliContext(io));
       io.out(summaryTable(result));
       // chart.js's exports map hides dist/: locate its UMD build next to the package's main file.
       const chartJs = readFileSync(path.join(path.dirname(createRequire(__filename).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');

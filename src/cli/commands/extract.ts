@@ -1,6 +1,6 @@
 import { intOption, numberListOption, numberOption, UsageError } from '../args';
 import { checkOutputs, requireInputFile } from '../../core/io/userFiles';
-import type { CliCommand } from '../command';
+import { cliContext, type CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { openModel } from '../../core/model/openModel';
@@ -10,7 +10,6 @@ import { JUDGE_OPTIONS, judgeSpecFromArgs } from '../judgeOptions';
 import { ExtractionError, extractPersonaVector, planLayerSearch } from '../../core/extraction/extract';
 import { DEFAULT_MAX_BATCH } from '../../core/extraction/steeringCells';
 import { writePersonaVector } from '../../core/vectors/personaVectorFile';
-import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
 import * as path from 'node:path';
 import { formatLayerSearch, formatValidation } from '../../core/extraction/validationReport';
@@ -95,7 +94,7 @@ export const extractCommand: CliCommand = {
         trait,
         judge,
         { cacheRoot: options.cacheRoot ?? defaultCacheRoot(), ...settings },
-        runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`), (line) => io.err(line)),
+        cliContext(io),
       );
       writePersonaVector(out, result, {
         model: model.checkpoint.displayName,

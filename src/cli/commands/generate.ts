@@ -1,9 +1,8 @@
 import { intOption, numberOption } from '../args';
-import type { CliCommand } from '../command';
+import { cliContext, type CliCommand } from '../command';
 import { MODEL_OPTIONS, STEER_OPTIONS, loadOptions, steerRequest } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { generateText } from '../../core/model/inference';
-import { runContext } from '../../core/cancellation';
 
 export const generateCommand: CliCommand = {
   name: 'generate',
@@ -33,11 +32,7 @@ export const generateCommand: CliCommand = {
     };
     const model = await loadModel(String(args.options.model), loadOptions(args, io));
     try {
-      const result = await generateText(
-        model,
-        request,
-        runContext(io.signal),
-      );
+      const result = await generateText(model, request, cliContext(io));
       io.out(result.text);
       io.err(`[${result.tokens.length} tokens, finished by ${result.finishReason}]`);
       return 0;

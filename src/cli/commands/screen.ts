@@ -4,7 +4,7 @@ import type { CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { AtomicFile, checkOutputs, requireInputFile, writeFileAtomic } from '../../core/io/userFiles';
 import { openModel } from '../../core/model/openModel';
-import { EXIT_FAILED, EXIT_NOT_FINITE } from '../command';
+import { cliContext, EXIT_FAILED, EXIT_NOT_FINITE } from '../command';
 import { loadModel } from '../../core/model/loadedModel';
 import { readDataset, type DatasetIssue } from '../../core/datasets/datasetReader';
 import { Screener, type ScreenMetric, type ScreenedSample } from '../../core/screening/screener';
@@ -12,7 +12,6 @@ import { loadTraitVector, vectorModelMismatch } from '../../core/vectors/traitVe
 import { parseThresholds } from '../../core/screening/thresholds';
 import { screeningGate, summarize } from '../../core/screening/summary';
 import { toSarif } from '../../core/screening/sarif';
-import { runContext } from '../../core/cancellation';
 import { defaultCacheRoot } from '../../core/model/weightStore';
 import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/scoreRows';
 
@@ -20,6 +19,7 @@ export const screenCommand: CliCommand = {
   name: 'screen',
   summary: 'Score every sample of a dataset against persona vectors (projection, ΔP, fast ΔP); SARIF and a CI gate',
   usage: 'persona-lens screen DATASET --model MODEL --vector VEC.safetensors[,…] [--metric projection|delta|fast-delta] [--threshold …] [--out scores.jsonl|.csv] [--sarif report.sarif] [--fail-above X]',
+  positionals: true,
   options: [
     ...MODEL_OPTIONS,
     { name: 'vector', kind: 'string', description: 'vector file(s), comma-separated', required: true },
@@ -86,7 +86,7 @@ export const screenCommand: CliCommand = {
       const issues: DatasetIssue[] = [];
       const csv = out?.toLowerCase().endsWith('.csv');
       if (csv) scores!.write(scoresCsvHeader(traits) + '\n');
-      for await (const item of screener.screen(readDataset(dataset, { turns }), runContext(io.signal, (done) => io.err(`${done} samples`)))) {
+      for await (const item of screener.screen(readDataset(dataset, { turns }), cliContext(io))) {
         if (item.kind === 'issue') {
           issues.push(item);
           io.err(`${dataset}:${item.startLine}: ${item.message}`);

@@ -1,7 +1,6 @@
 import { intOption } from '../args';
-import type { CliCommand } from '../command';
+import { cliContext, type CliCommand } from '../command';
 import { runSelfCheck } from '../../core/selfCheck';
-import { runContext } from '../../core/cancellation';
 
 export const selfCheckCommand: CliCommand = {
   name: 'self-check',
@@ -14,7 +13,7 @@ export const selfCheckCommand: CliCommand = {
   async run(args, io) {
     const result = await runSelfCheck(
       { runs: intOption(args, 'runs', 3), size: intOption(args, 'size', 256) },
-      runContext(io.signal, (done, total) => io.err(`run ${done}/${total}`)),
+      cliContext(io),
     );
     io.out(`onnxruntime ${result.onnxruntime}: ${result.runs} runs of a ${result.depth}-deep ${result.size}×${result.size} MatMul chain`);
     io.out(`max abs error ${result.maxAbsError.toExponential(2)}, ${result.msPerRun.toFixed(2)} ms/run, ${result.gflops.toFixed(1)} GFLOP/s`);

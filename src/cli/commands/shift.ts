@@ -1,13 +1,12 @@
 import { checkOutputs, requireInputFile, writeFileAtomic } from '../../core/io/userFiles';
 import { intOption, UsageError } from '../args';
-import type { CliCommand } from '../command';
+import { cliContext, type CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { createJudge } from '../../core/judges/judgeFactory';
 import { JUDGE_OPTIONS, JUDGE_IDS, judgeSpecFromArgs } from '../judgeOptions';
 import { measureFinetuningShift } from '../../core/finetuning/finetuningShift';
 import { formatShiftReport } from '../../core/finetuning/shiftReport';
-import { runContext } from '../../core/cancellation';
 
 export const shiftCommand: CliCommand = {
   name: 'shift',
@@ -71,7 +70,7 @@ export const shiftCommand: CliCommand = {
           }
         },
       },
-      runContext(io.signal, (done, total, message) => io.err(message ?? `${done}/${total}`)),
+      cliContext(io),
     );
     for (const line of formatShiftReport(report)) io.out(line);
     if (json !== undefined) {

@@ -29,6 +29,8 @@ export interface LoadOptions {
   weights?: WeightPrecisionChoice;
   /** Hears about cache entries discarded and rebuilt. */
   log?: (line: string) => void;
+  /** Hears how far preparing the weights (the first load of a model at a precision) has come. */
+  progress?: (done: number, total: number, message: string) => void;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function loadModel(modelPath: string, options: LoadOptions = {}): P
   const checkpoint = { ...base, fingerprint: runFingerprint(base.fingerprint, precision, adapter?.fingerprint) };
   const tokenizer = await loadTokenizer(base);
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
-  let prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision);
+  let prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision, options.progress);
   let session: DecoderSession;
   try {
     session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
@@ -59,7 +61,7 @@ export async function loadModel(modelPath: string, options: LoadOptions = {}): P
     // A cached graph or weight file that no longer loads (truncated, disk full, edited): rebuild it once.
     options.log?.(`cache: ${prepared.folder} does not load (${(err as Error).message.split('\n')[0]}); discarded and rebuilt`);
     rmSync(prepared.folder, { recursive: true, force: true });
-    prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision);
+    prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision, options.progress);
     session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
   }
   return { checkpoint, precision, session, tokenizer, eosTokenIds: eosIds(checkpoint) };

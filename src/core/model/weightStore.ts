@@ -46,8 +46,9 @@ export interface PreparedModel {
  * The caller's checkpoint fingerprint must then identify base + adapter and the precision (loadModel does this).
  * At int8 / int4 every linear weight (attention, MLP, lm_head) and the embeddings are quantized into MatMulNBits
  * blocks in pieces of rows, so memory stays at one piece; norms and biases stay float32.
+ * `progress` hears of each tensor checked or written (this runs synchronously: it reports, it cannot be cancelled).
  */
-export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot(), adapter?: LoraAdapter, precision: WeightPrecision = 'f32'): PreparedModel {
+export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot(), adapter?: LoraAdapter, precision: WeightPrecision = 'f32', progress?: (done: number, total: number, message: string) => void): PreparedModel {
   const folder = path.join(cacheRoot, 'models', `${ckpt.fingerprint}-g${DECODER_GRAPH_VERSION}${precision === 'f32' ? '' : `-q${QUANTIZER_VERSION}`}`);
   const onnxPath = path.join(folder, 'model.onnx');
   if (existsSync(onnxPath)) return { onnxPath, folder, clonedShards: 0, convertedTensors: 0, reused: true };
@@ -56,29 +57,29 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
 
   const stored = new Map<string, StoredWeight>();
   let clonedShards = 0;
-  const toWrite: string[] = [];
+  // Float32 shards are cloned as they are (only at f32: quantized weights are written anew).
+  const cloned = ckpt.shards.map((shard) => precision === 'f32' && [...shard.tensors.values()].every((t) => t.dtype === 'F32'));
+  const clonedNames = new Set(ckpt.shards.flatMap((shard, i) => (cloned[i] ? [...shard.tensors.keys()] : [])));
+  // Tensors without a cloned shard (GGUF files, and safetensors tensors not cloned) are written to weights.bin.
+  const adapted = new Set(adapter ? [...adapter.deltas.keys(), ...adapter.replacements.keys()] : []);
+  const toWrite = [...new Set([...ckpt.shards.flatMap((shard, i) => (cloned[i] ? [] : [...shard.tensors.keys()])), ...[...ckpt.weights.keys()].filter((n) => !clonedNames.has(n)), ...adapted])];
+  const quantized = new Set(precision === 'f32' ? [] : quantizedWeightNames(ckpt));
+  const totalTensors = clonedNames.size + toWrite.length;
+  let doneTensors = 0;
+  const report = () => progress?.(++doneTensors, totalTensors, `preparing ${ckpt.displayName} (${precision}): ${doneTensors}/${totalTensors} tensors`);
+
   ckpt.shards.forEach((shard, i) => {
-    // Float32 shards are cloned as they are (only at f32: quantized weights are written anew).
-    const allF32 = precision === 'f32' && [...shard.tensors.values()].every((t) => t.dtype === 'F32');
+    if (!cloned[i]) return;
     const cloneName = `shard-${i}.safetensors`;
-    if (allF32) {
-      copyFileSync(shard.path, path.join(folder, cloneName), constants.COPYFILE_FICLONE);
-      clonedShards++;
-      for (const [name, info] of shard.tensors) {
-        // Checked in the clone (what onnxruntime will map), one tensor in memory at a time.
-        checkFinite(toFloat32(readTensorBytes(path.join(folder, cloneName), info), 'F32'), name, shard.path, folder);
-        stored.set(name, { kind: 'f32', location: cloneName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
-      }
-    } else {
-      toWrite.push(...shard.tensors.keys());
+    copyFileSync(shard.path, path.join(folder, cloneName), constants.COPYFILE_FICLONE);
+    clonedShards++;
+    for (const [name, info] of shard.tensors) {
+      // Checked in the clone (what onnxruntime will map), one tensor in memory at a time.
+      checkFinite(toFloat32(readTensorBytes(path.join(folder, cloneName), info), 'F32'), name, shard.path, folder);
+      stored.set(name, { kind: 'f32', location: cloneName, offset: info.fileOffset, length: info.byteLength, shape: info.shape });
+      report();
     }
   });
-
-  // Tensors without a cloned shard (GGUF files, and safetensors tensors not cloned) are written to weights.bin.
-  for (const name of ckpt.weights.keys()) if (!stored.has(name) && !toWrite.includes(name)) toWrite.push(name);
-  const adapted = new Set(adapter ? [...adapter.deltas.keys(), ...adapter.replacements.keys()] : []);
-  for (const name of adapted) if (!toWrite.includes(name)) toWrite.push(name);
-  const quantized = new Set(precision === 'f32' ? [] : quantizedWeightNames(ckpt));
 
   if (toWrite.length > 0) {
     const out = new AlignedWriter(path.join(folder, 'weights.bin'));
@@ -103,6 +104,7 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
           }
           stored.set(name, { kind: 'f32', location: 'weights.bin', offset: start, length: out.offset - start, shape: ref.shape });
         }
+        report();
       }
     } finally {
       out.close();
