@@ -24,6 +24,8 @@ const CASES: [string, RandomCheckpointOptions][] = [
   ['qwen2 (q/k/v bias, tied)', { architecture: 'qwen2', tied: true }],
   ['qwen3 (q/k norm)', { architecture: 'qwen3', headDim: 16 }],
   // Issue 17. Gemma files carry no query_pre_attn_scalar (llama.cpp: head_dim^-0.5 below 27B), hence 16 = head_dim.
+  // Gemma 2 is always tied (the converter drops lm_head): at this size its greedy run repeats one token, so the case
+  // checks llama.cpp's argmax step by step more than the attention; gemma3 (untied) varies its tokens.
   ['gemma2 (1 + w norms, soft-caps 50/30, window 4 on alternating layers, tied)', { architecture: 'gemma2', queryPreAttnScalar: 16, tied: true, slidingWindow: 4 }],
   ['gemma3 (q/k norms, 5 sliding : 1 full, local/global RoPE, linear ×8)', { architecture: 'gemma3', layers: 6, queryPreAttnScalar: 16, slidingWindowPattern: 6, linearRope: 8, slidingWindow: 4 }],
   // llama.cpp picks longrope's factors by the context size (n_ctx 512 here), HF by the sequence length: an original

@@ -299,6 +299,7 @@ describe('hostile GGUF model files are refused, naming the file and what is supp
     ['fewer blocks than tensors', { metadata: [['qwen2.block_count', { type: 'u32', value: 0 }]] }, /block_count" must be a positive integer/],
     ['rope scaling it cannot reproduce', { metadata: [['qwen2.rope.scaling.type', { type: 'string', value: 'yarn' }]] }, /rope\.scaling\.type "yarn" is not supported/],
     ['linear rope scaling outside gemma3', { metadata: [['qwen2.rope.scaling.type', { type: 'string', value: 'linear' }], ['qwen2.rope.scaling.factor', { type: 'f32', value: 4 }]] }, /linear \(factor 4\) is supported only for gemma3/],
+    ['an Ollama-native Gemma 3 file', { metadata: [['general.architecture', { type: 'string', value: 'gemma3' }], ['gemma3.text.feed_forward_length', { type: 'u32', value: 64 }]] }, /Ollama-native Gemma 3 file .* use a GGUF made by llama\.cpp's convert_hf_to_gguf\.py/],
     ['partial rotary outside phi3', { metadata: [['qwen2.rope.dimension_count', { type: 'u32', value: 4 }]] }, /rope\.dimension_count is 4, not the head dimension 8: partial rotary embeddings are supported only for phi3/],
     ['split files', { metadata: [['split.count', { type: 'u16', value: 3 }]] }, /split GGUF \(3 files\).*llama-gguf-split --merge/],
     ['no tokenizer', { metadata: [['tokenizer.ggml.tokens', undefined]] }, /tokenizer\.ggml\.tokens/],

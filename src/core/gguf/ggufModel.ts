@@ -69,6 +69,10 @@ function ggufSpec(header: GgufHeader, fail: (problem: string) => never): ModelSp
   const architecture = GGUF_ARCHITECTURES[arch];
   if (!architecture) fail(`architecture "${arch}" is not supported; supported GGUF architectures: ${Object.keys(GGUF_ARCHITECTURES).join(', ')} (Mistral files are "llama")`);
   const key = (name: string) => `${arch}.${name}`;
+  // Ollama's own Gemma 3 converter writes another dialect (gemma3.text.* keys, the vision tower in the same file).
+  if (architecture === 'gemma3' && header.metadata.has(key('text.feed_forward_length'))) {
+    fail('is an Ollama-native Gemma 3 file (gemma3.text.* metadata, vision tensors inside), a layout llama.cpp does not read either; use a GGUF made by llama.cpp\'s convert_hf_to_gguf.py, or the safetensors checkpoint');
+  }
   const int = (name: string, fallback?: number): number => {
     const entry = header.metadata.get(key(name));
     if (entry?.type === 'array') return fail(`metadata "${key(name)}" differs per layer, which Persona Lens does not support`);
