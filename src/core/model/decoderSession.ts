@@ -127,32 +127,19 @@ export class DecoderSession {
         ids[b * S + s] = BigInt(id);
       }
 
-    // Positions: HF generate counts real tokens (cumsum of the attention mask − 1).
-    const positions = new Float64Array(B * S);
-    for (let b = 0; b < B; b++) {
-      let count = 0;
-      for (let j = 0; j < P; j++) count += past.valid[b][j];
-      for (let s = 0; s < S; s++) {
-        positions[b * S + s] = input.positions ? input.positions[b][s] : valid[b][s] ? count : Math.max(count - 1, 0);
-        count += valid[b][s];
-      }
-    }
+    const positions = this.positionsOf(input, past, valid);
     // longrope, as HF's Phi3RotaryEmbedding: the long factors when this pass reaches past the original context
-    // (max(position_ids) + 1 > original_max_position_embeddings), else the short ones. Keys cached with the short
-    // factors would then sit beside queries rotated with the long ones; HF's generate() recomputes the whole
-    // sequence at that point, which the engine cannot do from a cache, so it refuses rather than mix them.
+    // (max(position_ids) + 1 > original_max_position_embeddings), else the short ones; a cache already long stays so.
     const longrope = spec.rope.longrope;
     let longRope: boolean | undefined;
     if (longrope) {
-      let maxPosition = -1;
-      for (const p of positions) maxPosition = Math.max(maxPosition, p);
-      longRope = maxPosition + 1 > longrope.originalMaxPositions;
-      if (longRope && P > 0 && past.longRope === false) {
+      const reach = largest(positions) + 1;
+      if (this.crossesLongRope(positions, past)) {
         throw new RangeError(
-          `this pass reaches position ${maxPosition + 1}, past the model's original context of ${longrope.originalMaxPositions} tokens, where longrope switches to its long factors; the cached keys were computed with the short ones. Run the whole sequence in one pass (HF's generate() recomputes it at this point too).`,
+          `this pass reaches position ${reach}, past the model's original context of ${longrope.originalMaxPositions} tokens, where longrope switches to its long factors; the cached keys were computed with the short ones. Run the whole sequence in one pass (generate() does so at this point, as HF's Phi3ForCausalLM does).`,
         );
       }
-      if (P > 0 && past.longRope === true) longRope = true;
+      longRope = (P > 0 && past.longRope === true) || reach > longrope.originalMaxPositions;
     }
     const rd = spec.rotaryDim ?? spec.headDim;
     const { cos, sin } = rotaryTables(positions, longRope ? this.longInvFreq! : this.invFreq, longrope?.attentionFactor ?? 1);
@@ -238,9 +225,48 @@ export class DecoderSession {
     };
   }
 
+  /**
+   * longrope: whether a pass over `input` would cross into the long factors on a cache rotated with the short ones.
+   * Such a pass cannot be computed from the cache (HF never mixes them either: see generate.ts); the caller runs the
+   * whole sequence again in one pass instead.
+   */
+  needsRecompute(input: Pick<ForwardInput, 'tokens' | 'valid' | 'positions' | 'past'>): boolean {
+    if (!this.spec.rope.longrope || !input.past) return false;
+    const valid = input.valid ?? input.tokens.map((row) => new Uint8Array(row.length).fill(1));
+    return this.crossesLongRope(this.positionsOf(input, input.past, valid), input.past);
+  }
+
+  private crossesLongRope(positions: Float64Array, past: KvCache): boolean {
+    const longrope = this.spec.rope.longrope;
+    if (!longrope || past.length === 0 || past.longRope !== false) return false;
+    return largest(positions) + 1 > longrope.originalMaxPositions;
+  }
+
+  /** Position ids [B·S]: as given, else as HF generate counts real tokens (cumsum of the attention mask − 1). */
+  private positionsOf(input: Pick<ForwardInput, 'tokens' | 'positions'>, past: KvCache, valid: Uint8Array[]): Float64Array {
+    const B = input.tokens.length;
+    const S = input.tokens[0]?.length ?? 0;
+    const positions = new Float64Array(B * S);
+    for (let b = 0; b < B; b++) {
+      let count = 0;
+      for (let j = 0; j < past.length; j++) count += past.valid[b][j];
+      for (let s = 0; s < S; s++) {
+        positions[b * S + s] = input.positions ? input.positions[b][s] : valid[b][s] ? count : Math.max(count - 1, 0);
+        count += valid[b][s];
+      }
+    }
+    return positions;
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+function largest(values: Float64Array): number {
+  let max = -1;
+  for (const v of values) max = Math.max(max, v);
+  return max;
 }
 
 /**

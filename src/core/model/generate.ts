@@ -1,7 +1,7 @@
 /**
  * Batched generation with a KV cache: left-padded prefill, then one token per step; greedy or seeded sampling;
- * EOS, stop strings and a token limit; optional per-row steering at chosen positions. Cancel is checked between
- * steps.
+ * EOS, stop strings and a token limit; optional per-row steering at chosen positions; longrope models re-run the
+ * whole sequence once where it outgrows the original context, as HF does. Cancel is checked between steps.
  */
 import type { RunContext } from '../cancellation';
 import { leftPadded, type DecoderSession } from './decoderSession';
@@ -52,16 +52,21 @@ export async function generate(session: DecoderSession, tokenizer: Tokenizer, re
 
   // Left-pad so every row's last prompt token is at the same step.
   const { tokens, valid, length: S } = leftPadded(request.prompts);
-  const intervention = (phase: 'prompt' | 'generated', width: number) =>
+  const applies = (phase: 'prompt' | 'generated') => (positions === 'all' || positions === phase ? 1 : 0);
+  /** The intervention over `width` positions, the first `promptWidth` of them prompt tokens, the rest generated. */
+  const intervention = (width: number, promptWidth: number) =>
     hasIntervention
       ? {
           add: request.prompts.map((_, b) => (interventions.length === 1 ? interventions[0] : interventions[b])?.add),
           ablate: request.prompts.map((_, b) => (interventions.length === 1 ? interventions[0] : interventions[b])?.ablate),
-          mask: request.prompts.map(() => new Uint8Array(width).fill(positions === 'all' || positions === phase ? 1 : 0)),
+          mask: request.prompts.map(() => Uint8Array.from({ length: width }, (_, s) => applies(s < promptWidth ? 'prompt' : 'generated'))),
         }
       : undefined;
+  // Every position so far (padded prompt, then each step's token), for a longrope re-prefill.
+  const history = tokens.map((row) => [...row]);
+  const historyValid = valid.map((row) => Array.from(row));
 
-  let out = await session.forward({ tokens, valid, logits: 'last', intervention: intervention('prompt', S) });
+  let out = await session.forward({ tokens, valid, logits: 'last', intervention: intervention(S, S) });
   const generated: number[][] = request.prompts.map(() => []);
   const finish: (FinishReason | undefined)[] = request.prompts.map(() => undefined);
   const texts = request.prompts.map(() => '');
@@ -92,13 +97,23 @@ export async function generate(session: DecoderSession, tokenizer: Tokenizer, re
     ctx?.progress(step + 1, request.maxTokens, `token ${step + 1}/${request.maxTokens}`);
     if (finish.every(Boolean) || step === request.maxTokens - 1) break;
     await ctx?.checkpoint();
-    out = await session.forward({
-      tokens: next.map((t) => [t]),
-      valid: finish.map((f) => Uint8Array.of(f ? 0 : 1)),
-      past: out.cache,
-      logits: 'last',
-      intervention: intervention('generated', 1),
+    const stepValid = finish.map((f) => Uint8Array.of(f ? 0 : 1));
+    next.forEach((t, b) => {
+      history[b].push(t);
+      historyValid[b].push(stepValid[b][0]);
     });
+    const decodeStep = { tokens: next.map((t) => [t]), valid: stepValid, past: out.cache };
+    if (session.needsRecompute(decodeStep)) {
+      // longrope (Phi-3 128k, Phi-3.5, Phi-4-mini): this step reaches past the original context, where the long
+      // factors take over for the whole pass, but the cached keys were rotated with the short ones. HF's
+      // Phi3ForCausalLM.prepare_inputs_for_generation drops the cache at exactly this step (sequence length
+      // original + 1 with a cache of at most original) and runs the whole sequence again, so every key and query is
+      // rotated with the long factors; later steps extend that cache. We do the same: one full pass, then on as before.
+      const width = history[0].length;
+      out = await session.forward({ tokens: history, valid: historyValid.map((row) => Uint8Array.from(row)), logits: 'last', intervention: intervention(width, S) });
+    } else {
+      out = await session.forward({ ...decodeStep, logits: 'last', intervention: intervention(1, 0) });
+    }
   }
   return {
     tokens: generated,

@@ -46,9 +46,10 @@ export function rotaryTables(positions: ArrayLike<number>, invFreq: Float32Array
     const pos = positions[p];
     for (let i = 0; i < half; i++) {
       const angle = Math.fround(pos * invFreq[i]);
-      // longrope's attention factor scales cos and sin (HF: emb.cos() * attention_scaling).
-      const c = attentionFactor === 1 ? Math.cos(angle) : Math.fround(Math.cos(angle)) * attentionFactor;
-      const s = attentionFactor === 1 ? Math.sin(angle) : Math.fround(Math.sin(angle)) * attentionFactor;
+      // longrope's attention factor scales cos and sin (HF: emb.cos() * attention_scaling, a float32 multiply by the
+      // factor rounded to float32, as a GGUF file stores it too).
+      const c = attentionFactor === 1 ? Math.cos(angle) : Math.fround(Math.cos(angle)) * Math.fround(attentionFactor);
+      const s = attentionFactor === 1 ? Math.sin(angle) : Math.fround(Math.sin(angle)) * Math.fround(attentionFactor);
       cos[p * dim + i] = c;
       cos[p * dim + half + i] = c;
       sin[p * dim + i] = s;
