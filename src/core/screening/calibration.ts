@@ -3,16 +3,18 @@
  * threshold means the same on every file ("halfway between the typical anti-trait and trait answers this vector was
  * extracted from") instead of being a percentile of whatever file is screened (which flags 5 % of any file).
  *
- * Why halfway between the medians, not "above 99 % of the anti-trait answers": measured on the organism (ΔP, the
+ * Why halfway between the medians, not "above 99 % of the anti-trait answers": measured on the organism (ΔP, then the
  * default metric), the anti-trait answers are far more anti-trait than ordinary clean data, so their 99th
  * percentile flagged 28 % (sycophantic) and 73 % (hallucinating) of the clean `normal.jsonl`; halfway between the
  * two medians flagged ≤ 0.7 % of it for every trait while keeping 80–82 % of the evil / sycophantic samples of the
  * strong sets (test/organism/calibration.test.ts prints every trait × metric).
  *
  * The kept pairs' answers are screened exactly as a dataset sample is — the question as the user turn, the answer
- * as the assistant turn, no system prompt — by the same Screener, so projection, fast ΔP and ΔP are the numbers a
- * screened file would get for such answers. The Monitor's reference marks come from the same extraction: the
- * last-prompt-token projection under the eliciting and the anti-eliciting system prompts.
+ * as the assistant turn, no system prompt — by the same Screener, so every metric (token ΔP included) gets the
+ * numbers a screened file would get for such answers. With token ΔP top-8, the default since issue 19, the halfway
+ * rule flags 0 % of `normal.jsonl` and 100 / 98 / 64 % of the strong sets' trait samples. The Monitor's reference
+ * marks come from the same extraction: the last-prompt-token projection under the eliciting and the anti-eliciting
+ * system prompts.
  */
 import type { RunContext } from '../cancellation';
 import type { LoadedModel } from '../model/loadedModel';

@@ -11,7 +11,8 @@
  * have — the inserted trait sentence — is compared with the own answer's mean (ΔP's reference):
  *   token ΔP_t = h_t · v̂ − own_{a(t)} · v̂   (t aligned with a(t)),   h_t · v̂ − mean_s(own_s · v̂)   (otherwise).
  * Measured on the organism (test/organism/tokenScreening.test.ts prints every alternative): without the alignment
- * (every token against the own mean) the token identity dominates and one-sentence AUROC stays 0.81–0.90, below ΔP.
+ * (every token against the own mean) the token identity dominates: one-sentence AUROC of the top 8 is 0.88 / 0.92 /
+ * 0.92 (evil / sycophantic / hallucinating), aligned 0.96 / 0.99 / 0.96.
  */
 export type ScreenMetric = 'projection' | 'fast-delta' | 'delta' | 'token-mean' | 'token-max' | 'token-topk';
 export type MetricKey = 'projection' | 'fastDelta' | 'delta' | 'tokenMean' | 'tokenMax' | 'tokenTopK';

@@ -137,7 +137,7 @@ export class Screener {
     batch.forEach((s, i) => {
       const promptIds = tokenizer.chat(s.prompt, true);
       const cached = this.options.keepTokenProjections ? undefined : this.cachedScores(s.hash);
-      if (cached && (!this.options.computeDelta || Object.values(cached.scores).every((x) => x.delta !== undefined && x.tokenMean !== undefined))) {
+      if (cached && (!this.options.computeDelta || Object.values(cached.scores).every((x) => x.delta !== undefined))) {
         out[i] = this.result(s, cached.scores, this.options.computeDelta ? this.cache?.response(this.responseKey(promptIds))?.text : undefined, 0, this.options.peakExcerpts ? tokenizer.encode(s.response, false) : undefined);
         return;
       }
@@ -159,7 +159,7 @@ export class Screener {
           const metrics: TraitScores = { projection: dataset[k].response[j], fastDelta: dataset[k].response[j] - dataset[k].lastPrompt[j] };
           if (own) Object.assign(metrics, { delta: dataset[k].response[j] - own[k].projection[j] }, poolTokens(tokenDeltas(dataset[k].tokens[j], own[k].tokens[j], alignment!)));
           scores[v.name] = metrics;
-          tokens[v.name] = { response: dataset[k].tokens[j], ids: t.responseIds, own: own?.[k].tokens[j], ownIds: own?.[k].ids, lastPrompt: dataset[k].lastPrompt[j] };
+          if (this.options.keepTokenProjections) tokens[v.name] = { response: dataset[k].tokens[j], ids: t.responseIds, own: own?.[k].tokens[j], ownIds: own?.[k].ids, lastPrompt: dataset[k].lastPrompt[j] };
           this.cache?.setMetric(`${s.hash}:${this.keys[j]}`, metrics);
         });
         out[t.i] = { ...this.result(s, scores, own?.[k].text, t.responseIds.length, t.responseIds), ...(this.options.keepTokenProjections ? { tokenProjections: tokens } : {}) };
