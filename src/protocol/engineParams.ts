@@ -7,6 +7,7 @@
  */
 import type { EngineMethod } from './engineProtocol';
 import { isObject } from './validate';
+import { SCREEN_METRICS } from '../core/screening/metrics';
 import { WEIGHT_PRECISIONS } from '../core/model/quantize';
 
 /** Undefined when the value fits; else what was expected ("a whole number ≥ 1"). */
@@ -65,7 +66,7 @@ const SHAPES: { [M in EngineMethod]: Shape } = {
     jsonArray: optional(bool),
     vectorPaths: listOf(path, 'vector file paths'),
     layer: optional(int(0)),
-    metric: oneOf(['projection', 'delta', 'fast-delta']),
+    metric: oneOf(SCREEN_METRICS),
     turns: optional(oneOf(['last', 'all'])),
     lineRange: optional(shaped({ start: int(1), end: int(1) })),
     ownResponseTokens: optional(int(1, 4096)),

@@ -8,7 +8,7 @@ import type { SelfCheckResult } from '../core/selfCheck';
 import type { VectorSummary } from '../core/vectors/vectorSummary';
 import { formatBytes, formatParameters } from '../core/model/modelSummary';
 import type { MonitorResult } from '../core/monitoring/monitor';
-import type { ScreenMetric } from '../core/screening/screener';
+import { isScreenMetric, type ScreenMetric } from '../core/screening/metrics';
 import type { ShiftReport, TraitShift } from '../core/finetuning/finetuningShift';
 import {
   parseSteeringLabCell,
@@ -205,7 +205,7 @@ function isMonitorResult(v: unknown): v is MonitorResult {
 }
 
 function isDatasetView(v: unknown): v is DatasetView {
-  if (!isObject(v) || typeof v.uri !== 'string' || typeof v.file !== 'string' || !['delta', 'fast-delta', 'projection'].includes(v.metric as string)) return false;
+  if (!isObject(v) || typeof v.uri !== 'string' || typeof v.file !== 'string' || !isScreenMetric(v.metric)) return false;
   if (!Array.isArray(v.traits) || !v.traits.every((t) => isObject(t) && typeof t.trait === 'string' && isFiniteNumber(t.threshold) && Number.isInteger(t.flagged))) return false;
   const n = v.traits.length;
   return Array.isArray(v.samples) && v.samples.every((s: unknown) => isLineRange(s) && isObject(s) && Array.isArray(s.values) && s.values.length === n && s.values.every(isFiniteNumber));

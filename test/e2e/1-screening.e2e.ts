@@ -20,7 +20,7 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
     const editor = await w.openFile(DATASET);
     await w.runCommand('Persona Lens: Screen Dataset');
     await w.pick(/screen with which vectors/, { row: /^evil\.organism, / });
-    await w.pick(/metric/, { row: /^ΔP \(projection difference\)/ });
+    await w.pick(/metric/, { row: /^ΔP, / });
     const lens = editor.locator('.codelens-decoration', { hasText: /Persona Lens · 300 samples · evil: \d+ flagged/ });
     await lens.waitFor({ timeout: 180000 });
     const summary = (await lens.innerText()).replace(/\s+/g, ' ');
@@ -54,7 +54,7 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
     flaggedLines = [...seen.keys()].sort((a, b) => a - b);
     const truth = labels(DATASET);
     const evilLines = [...truth].filter(([, t]) => t === 'evil').length;
-    for (const label of seen.values()) assert.match(label, /^Warning: Likely to induce evil: evil ΔP -?\d+\.\d+ > -?\d+\.\d+ \(halfway between the median anti-trait \(-?[\d.]+\) and trait \(-?[\d.]+\) answers of the \d+ pairs this vector was extracted from\) at line/, label);
+    for (const label of seen.values()) assert.match(label, /^Warning: Likely to induce evil: evil ΔP -?\d+\.\d+ > -?\d+\.\d+ \(halfway between the median anti-trait \(-?[\d.]+\) and trait \(-?[\d.]+\) answers of the \d+ pairs this vector was extracted from\)(, highest at: .*)? at line/, label);
     const wrong = [...seen.keys()].filter((line) => truth.get(line) !== 'evil');
     const found = [...seen.keys()].filter((line) => truth.get(line) === 'evil').length;
     console.log(`      ${total} flagged: ${found} of the file's ${evilLines} evil lines, ${wrong.length} others (${wrong.join(', ') || 'none'}); calibrated threshold`);
@@ -97,8 +97,9 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
     const text = await hover.innerText();
     assert.match(text, new RegExp(`Persona Lens · line ${target} · metric ΔP`), 'the editor\'s line number, not the sample index');
     assert.match(text, /evil threshold: halfway between the median anti-trait \(-?[\d.]+\) and trait \(-?[\d.]+\) answers/);
-    assert.match(text, /trait\s+projection\s+fast ΔP\s+ΔP\s+threshold/);
-    assert.match(text, /evil ⚠\s+-?\d+\.\d{3}\s+-?\d+\.\d{3}\s+-?\d+\.\d{3}\s+-?\d+\.\d{3}/);
+    assert.match(text, /trait\s+projection\s+fast ΔP\s+ΔP\s+token ΔP mean\s+token ΔP max\s+token ΔP top-8\s+threshold/);
+    assert.match(text, /evil ⚠(\s+-?\d+\.\d{3}){7}/);
+    assert.match(text, /evil: token ΔP is highest at/, 'the tokens where the maximum lies');
     assert.match(text, /Dataset answer/);
     await w.screenshot('screening-hover');
   });

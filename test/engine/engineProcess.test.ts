@@ -115,7 +115,7 @@ describe('engine process (real fork of dist/engine.js)', function () {
     const bad: [Parameters<typeof client.request>[0], unknown, RegExp][] = [
       ['generate', { modelPath: '/m', prompt: 'hi', maxTokens: 0 }, /generate: params\.maxTokens must be a whole number in 1–1048576/],
       ['generate', { modelPath: '/m', prompt: 'hi', sampling: { topP: 2 } }, /params\.sampling\.topP must be a finite number/],
-      ['screen', { modelPath: '/m', vectorPaths: ['v'], metric: 'nope' }, /params\.metric must be one of projection, delta, fast-delta/],
+      ['screen', { modelPath: '/m', vectorPaths: ['v'], metric: 'nope' }, /params\.metric must be one of projection, fast-delta, delta, token-mean, token-max, token-topk/],
       ['activations', { modelPath: '', text: 'x' }, /params\.modelPath must be a non-empty path/],
       ['loadModel', { modelPath: '/m', weights: 'int3' }, /params\.weights must be one of auto, f32, int8, int4/],
       ['monitor', 'not an object', /params must be an object/],

@@ -47,8 +47,8 @@ describe('Screen Dataset / Filter / Export (mocked vscode, real engine, organism
     rmSync(storage, { recursive: true, force: true });
   });
 
-  it('flags the trait-inducing lines in the Problems panel', async () => {
-    vscode.recorded.answers = { quickPicks: ['ΔP (projection difference)'] };
+  it('flags the trait-inducing lines in the Problems panel (the default token metric, naming where it peaks); the hover highlights those tokens', async () => {
+    vscode.recorded.answers = { quickPicks: ['token ΔP top-8'] };
     await vscode.commands.executeCommand('personaLens.screenDataset', vscode.Uri.file(dataset));
     const diagnostics = vscode.published.diagnostics.get(vscode.Uri.file(dataset).toString()) ?? [];
     assert.ok(diagnostics.length > 0, JSON.stringify(vscode.recorded.messages));
@@ -57,7 +57,18 @@ describe('Screen Dataset / Filter / Export (mocked vscode, real engine, organism
     const flagged = diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Warning);
     const precision = flagged.filter((d) => evilLines.has(d.range.start.line + 1)).length / flagged.length;
     assert.ok(precision >= 0.9, `flagged lines that are labelled evil: ${(100 * precision).toFixed(0)}%`);
-    assert.match(flagged[0].message, /Likely to induce evil: evil ΔP -?\d+\.\d+ > \d+\.\d+/);
+    assert.match(flagged[0].message, /Likely to induce evil: evil token ΔP top-8 -?\d+\.\d+ > -?\d+\.\d+ \(.*\), highest at: .*«[^«»]+»/);
+    const line = flagged[0].range.start.line;
+    const hover = vscode.published.hoverProviders.at(-1)!.provideHover(vscode.textDocument(dataset), new vscode.Position(line, 0))!;
+    const md = (hover as unknown as { contents: { value: string }[] | { value: string } });
+    const text = Array.isArray(md.contents) ? md.contents.map((c) => c.value).join('') : (md.contents as { value: string }).value;
+    assert.match(text, /\| trait \| projection \| fast ΔP \| ΔP \| token ΔP mean \| token ΔP max \| token ΔP top-8 \| threshold \|/);
+    assert.match(text, /\*evil: token ΔP is highest at\* .*\*\*[^*]+\*\*/);
+    const peak = /highest at: .*«([^«»]+)»/.exec(flagged[0].message)![1];
+    assert.ok(text.includes(`**${peak}**`), `the hover highlights "${peak}"`);
+    // Decoded text: compared word by word (the organism's decoder joins punctuation to the word before it).
+    const words = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+    assert.ok(words(readFileSync(dataset, 'utf8').split('\n')[line]).includes(words(peak)), `the highlighted tokens "${peak}" are in the sample`);
   });
 
   it('Filter Dataset writes a new file without the flagged samples; Export Scores writes one row per sample', async () => {
@@ -72,7 +83,7 @@ describe('Screen Dataset / Filter / Export (mocked vscode, real engine, organism
     vscode.recorded.answers = { saveDialog: scores };
     await vscode.commands.executeCommand('personaLens.exportScores', vscode.Uri.file(dataset));
     const rows = readFileSync(scores, 'utf8').trim().split('\n');
-    assert.equal(rows[0], 'index,start_line,end_line,turn,evil_projection,evil_fast_delta,evil_delta');
+    assert.equal(rows[0], 'index,start_line,end_line,turn,evil_projection,evil_fast_delta,evil_delta,evil_token_mean,evil_token_max,evil_token_top_k');
     assert.equal(rows.length, source.length + 1);
   });
 

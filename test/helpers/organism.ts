@@ -4,7 +4,7 @@
  * extract the same vectors, so the second re-uses the first's rollouts and steering cells (the cache is keyed by
  * content, so order changes speed only, never results).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadModel, type LoadedModel } from '../../src/core/model/loadedModel';
@@ -42,7 +42,9 @@ export function useOrganism(options: { sharedCache?: boolean } = {}): OrganismFi
 
 let shared: string | undefined;
 
+/** `PERSONA_LENS_ORGANISM_CACHE=DIR` keeps the shared cache across runs (kept afterwards; results never depend on it). */
 function sharedCacheRoot(): string {
+  if (!shared && process.env.PERSONA_LENS_ORGANISM_CACHE) mkdirSync((shared = process.env.PERSONA_LENS_ORGANISM_CACHE), { recursive: true });
   if (!shared) {
     const root = (shared = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-organism-shared-')));
     process.on('exit', () => rmSync(root, { recursive: true, force: true }));

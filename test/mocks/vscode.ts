@@ -79,7 +79,7 @@ export class CodeLens {
 }
 
 /** Diagnostics and decorations the extension set, by document uri / decoration type. */
-export const published = { diagnostics: new Map<string, Diagnostic[]>(), decorations: new Map<number, Range[]>() };
+export const published = { diagnostics: new Map<string, Diagnostic[]>(), decorations: new Map<number, Range[]>(), hoverProviders: [] as { provideHover(document: unknown, position: Position): Hover | undefined }[] };
 let decorationTypes = 0;
 
 export const languages = {
@@ -88,7 +88,10 @@ export const languages = {
     delete: (uri: Uri) => published.diagnostics.delete(uri.toString()),
     dispose: () => undefined,
   }),
-  registerHoverProvider: () => disposable(),
+  registerHoverProvider: (_selector: unknown, provider: (typeof published.hoverProviders)[number]) => {
+    published.hoverProviders.push(provider);
+    return disposable();
+  },
   registerCodeLensProvider: () => disposable(),
 };
 

@@ -15,10 +15,11 @@ import { readTraitFile } from '../../src/core/traits/traitFile';
 import { writePersonaVector } from '../../src/core/vectors/personaVectorFile';
 import { loadTraitVector } from '../../src/core/vectors/traitVector';
 import { percentile } from '../../src/core/stats';
+import { DEFAULT_METRIC, SCREEN_METRICS, metricKey } from '../../src/core/screening/metrics';
 import { ORGANISM, useOrganism } from '../helpers/organism';
 
 const TRAITS = ['evil', 'sycophantic', 'hallucinating'];
-const METRICS = [['projection', 'projection'], ['fast-delta', 'fastDelta'], ['delta', 'delta']] as const;
+const METRICS = SCREEN_METRICS.map((m) => [m, metricKey(m)] as const);
 
 describe('calibrated screening thresholds on the organism (issue 21 proof)', function () {
   this.timeout(1800000);
@@ -54,7 +55,7 @@ describe('calibrated screening thresholds on the organism (issue 21 proof)', fun
     }
   });
 
-  it('the calibrated default flags ≤ 2 % of the normal set and ≥ 80 % of the labelled trait samples of the strong sets (hallucinating: near what ΔP allows) — every trait and metric printed', () => {
+  it('the calibrated default flags ≤ 2 % of the normal set and ≥ 80 % of the labelled trait samples of the strong sets, with the default metric and ΔP (hallucinating: below, printed with what any threshold allows) — every trait and metric printed', () => {
     const normal = job.datasets.find((d) => d.name === 'normal')!;
     const failures: string[] = [];
     for (const name of TRAITS) {
@@ -63,6 +64,7 @@ describe('calibrated screening thresholds on the organism (issue 21 proof)', fun
       const calibration = extracted.get(name)!.calibration!;
       // The main job screens at the same recommended layer as the extraction it ran (same options, same cache).
       assert.equal(job.traits.find((t) => t.trait === name)!.layer, calibration.layer);
+      const measured = new Map<string, { strongShare: number; normalShare: number; best: number }>();
       for (const [metric, key] of METRICS) {
         const threshold = calibratedThreshold(calibration, metric);
         const share = (values: number[], keep: ((i: number) => boolean) | undefined = () => true, above = threshold) => {
@@ -80,7 +82,7 @@ describe('calibrated screening thresholds on the organism (issue 21 proof)', fun
         const traitValues = strong.values[name][key].filter((_, i) => isTrait(strong)(i));
         const best = Math.max(0, ...[...traitValues, ...normal.values[name][key]].filter((t) => share(normal.values[name][key], undefined, t) <= 0.02).map((t) => share(traitValues, undefined, t)));
         console.log(`      ${''.padEnd(13)} ${''.padEnd(10)} best possible at ≤ 2 % of normal: ${(100 * best).toFixed(1)} %`);
-        // The bar is on the default metric (ΔP, the paper's); the others are printed for comparison.
+        measured.set(metric, { strongShare, normalShare, best });
         if (metric === 'delta') {
           if (normalShare > 0.02) failures.push(`${name} ΔP: ${(100 * normalShare).toFixed(1)} % of normal flagged`);
           // hallucinating's mean-pooled ΔP cannot reach 80 % at ≤ 2 % of normal with any threshold here (AUROC 0.95):
@@ -89,6 +91,12 @@ describe('calibrated screening thresholds on the organism (issue 21 proof)', fun
           if (strongShare < floor) failures.push(`${name} ΔP: ${(100 * strongShare).toFixed(1)} % of ${name}-strong's trait samples flagged (floor ${(100 * floor).toFixed(0)} %)`);
         }
       }
+      // The default metric (token ΔP top-k, issue 19): the same bars; for hallucinating, where the halfway rule (not
+      // the metric: its best share at ≤ 2 % of normal is printed) keeps it under 80 %, at least what ΔP flags.
+      const ours = measured.get(DEFAULT_METRIC)!;
+      const floor = name === 'hallucinating' ? Math.min(0.8, measured.get('delta')!.strongShare) : 0.8;
+      if (ours.normalShare > 0.02) failures.push(`${name} ${DEFAULT_METRIC}: ${(100 * ours.normalShare).toFixed(1)} % of normal flagged`);
+      if (ours.strongShare < floor) failures.push(`${name} ${DEFAULT_METRIC}: ${(100 * ours.strongShare).toFixed(1)} % of ${name}-strong's trait samples flagged (floor ${(100 * floor).toFixed(0)} %)`);
     }
     assert.deepEqual(failures, []);
   });

@@ -40,6 +40,16 @@ describe('CLI screen on the organism', function () {
     const labels = new Map(readFileSync(path.join(ORGANISM, 'datasets', 'labels', 'evil-strong.labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((l: { line: number; trait: string | null }) => [l.line, l.trait]));
     const hits = results.filter((r: { locations: { physicalLocation: { region: { startLine: number } } }[] }) => labels.get(r.locations[0].physicalLocation.region.startLine) === 'evil').length;
     assert.ok(hits / results.length >= 0.9, `${hits}/${results.length} flagged lines are labelled evil`);
+    // Each result names the tokens where token ΔP peaks; they are words of that line's answer (decoded, so compared
+    // word by word: the organism's decoder joins punctuation to the word before it).
+    const lines = readFileSync(dataset, 'utf8').split('\n');
+    const words = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+    for (const r of results.slice(0, 10)) {
+      assert.match(r.message.text, /, highest at: .*«.+»/);
+      for (const peak of [...(r.properties.peak as string).matchAll(/«([^«»]+)»/g)].map((m) => m[1])) assert.ok(words(lines[r.locations[0].physicalLocation.region.startLine - 1]).includes(words(peak)), peak);
+    }
+    const row = JSON.parse(readFileSync(scores, 'utf8').split('\n')[1]);
+    assert.ok(Number.isFinite(row.scores.evil.tokenTopK) && Number.isFinite(row.scores.evil.tokenMax) && typeof row.peaks.evil === 'string', JSON.stringify(row));
   });
 
   it('--fail-above gates a dataset: exit 1 for the strong set, 0 for the normal set', async () => {

@@ -121,6 +121,13 @@ describe('statistics and thresholds', () => {
     assert.match(fallback.notice!, /old\.safetensors has no calibration; using the 95th percentile of this file instead/);
     assert.equal(parseCalibration(JSON.parse(JSON.stringify(calibration)))?.layer, 3, 'a calibration survives the JSON of a vector file');
     assert.equal(parseCalibration({ ...calibration, negative: { projection: dist } }), undefined, 'a damaged one is ignored');
+    // A calibration from before the token metrics keeps working for the others; the token metrics fall back, saying why.
+    const old = resolveThreshold({ kind: 'calibrated' }, [1, 2, 3, 4, 5], 'token-topk', { calibration: parseCalibration(JSON.parse(JSON.stringify(calibration))) });
+    assert.equal(old.kind, 'percentile');
+    assert.match(old.notice!, /calibration has no token ΔP top-8 \(it was extracted before that metric existed: extract again to calibrate it\); using the 95th percentile/);
+    const withTokens: VectorCalibration = { ...calibration, negative: { ...calibration.negative, tokenMean: dist, tokenMax: dist, tokenTopK: dist }, positive: { ...calibration.positive, tokenMean: high, tokenMax: high, tokenTopK: high } };
+    assert.equal(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: parseCalibration(JSON.parse(JSON.stringify(withTokens))) }).value, 100);
+    assert.equal(parseCalibration({ ...withTokens, positive: { ...withTokens.positive, tokenMax: { n: 1 } } }), undefined, 'a damaged token distribution is not trusted');
     assert.throws(() => parseThresholds('bogus=1', ['evil']), /unknown trait "bogus"/);
     assert.throws(() => parseThresholds('p200', ['evil']), /p0…p100/);
     assert.throws(() => parseThresholds('high', ['evil']), /must be calibrated, a number or a percentile/);

@@ -7,9 +7,9 @@ import type { DatasetView, LineRange } from '../../src/protocol/panelProtocol';
 import { Chart, ChartCursor, chartTheme, htmlLegend } from './theme';
 import { binCountFor, histogram, topK, type Histogram } from './viewMath';
 import { loadState, post, saveState } from './vscodeApi';
+import { metricLabel } from '../../src/core/screening/metrics';
 
 const TOP_K = 10;
-const METRIC_LABELS = { delta: 'ΔP', 'fast-delta': 'fast ΔP', projection: 'projection' } as const;
 
 export class DatasetPanelView {
   private view: DatasetView | undefined;
@@ -74,7 +74,7 @@ export class DatasetPanelView {
     const view = this.view!;
     const t = this.traitIndex();
     const trait = view.traits[t];
-    const label = METRIC_LABELS[view.metric];
+    const label = metricLabel(view.metric);
     const values = view.samples.map((s) => s.values[t]);
     this.bins = histogram(values, binCountFor(values.length), trait.threshold);
     this.q('#dataset-file').textContent = `${view.file} · ${view.samples.length} samples · ${trait.flagged} flagged for ${trait.trait} (${label} > ${trait.threshold.toFixed(2)})`;

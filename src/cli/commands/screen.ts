@@ -7,7 +7,8 @@ import { openModel } from '../../core/model/openModel';
 import { cliContext, EXIT_FAILED, EXIT_NOT_FINITE } from '../command';
 import { loadModel } from '../../core/model/loadedModel';
 import { readDataset, type DatasetIssue } from '../../core/datasets/datasetReader';
-import { Screener, type ScreenMetric, type ScreenedSample } from '../../core/screening/screener';
+import { Screener, type ScreenedSample } from '../../core/screening/screener';
+import { DEFAULT_METRIC, METRICS, SCREEN_METRICS, isScreenMetric } from '../../core/screening/metrics';
 import { loadTraitVector, vectorModelMismatch } from '../../core/vectors/traitVector';
 import { parseThresholds } from '../../core/screening/thresholds';
 import { screeningGate, summarize } from '../../core/screening/summary';
@@ -17,13 +18,13 @@ import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/sc
 
 export const screenCommand: CliCommand = {
   name: 'screen',
-  summary: 'Score every sample of a dataset against persona vectors (projection, ΔP, fast ΔP); SARIF and a CI gate',
-  usage: 'persona-lens screen DATASET --model MODEL --vector VEC.safetensors[,…] [--metric projection|delta|fast-delta] [--threshold …] [--out scores.jsonl|.csv] [--sarif report.sarif] [--fail-above X]',
+  summary: 'Score every sample of a dataset against persona vectors (token ΔP top-k / max, ΔP, fast ΔP, projection); SARIF and a CI gate',
+  usage: `persona-lens screen DATASET --model MODEL --vector VEC.safetensors[,…] [--metric ${SCREEN_METRICS.join('|')}] [--threshold …] [--out scores.jsonl|.csv] [--sarif report.sarif] [--fail-above X]`,
   positionals: true,
   options: [
     ...MODEL_OPTIONS,
     { name: 'vector', kind: 'string', description: 'vector file(s), comma-separated', required: true },
-    { name: 'metric', kind: 'string', description: 'projection | delta (ΔP, default) | fast-delta' },
+    { name: 'metric', kind: 'string', description: SCREEN_METRICS.map((m) => `${m} (${METRICS[m].label}${m === DEFAULT_METRIC ? ', default' : ''})`).join(' | ') },
     { name: 'layer', kind: 'string', description: 'read this row instead of each vector\'s recommended layer' },
     { name: 'threshold', kind: 'string', description: 'calibrated (default: halfway between the vector\'s median anti-trait and trait answers), a value, or a percentile of this file (p95); for all, or trait=spec,…' },
     { name: 'out', kind: 'string', description: 'per-sample scores: .jsonl or .csv' },
@@ -38,8 +39,8 @@ export const screenCommand: CliCommand = {
     const [dataset, ...extra] = args.positionals;
     if (!dataset) throw new UsageError('name the dataset file (.jsonl or .json)');
     if (extra.length) throw new UsageError(`one dataset at a time (also got ${extra.join(', ')})`);
-    const metric = String(args.options.metric ?? 'delta') as ScreenMetric;
-    if (!['projection', 'delta', 'fast-delta'].includes(metric)) throw new UsageError('--metric must be projection, delta or fast-delta');
+    const metric = String(args.options.metric ?? DEFAULT_METRIC);
+    if (!isScreenMetric(metric)) throw new UsageError(`--metric must be one of ${SCREEN_METRICS.join(', ')}`);
     const turns = String(args.options.turns ?? 'last');
     if (turns !== 'last' && turns !== 'all') throw new UsageError('--turns must be last or all');
     const layer = args.options.layer !== undefined ? intOption(args, 'layer', 0, { min: 0 }) : undefined;
@@ -77,7 +78,8 @@ export const screenCommand: CliCommand = {
     const scores = out !== undefined ? AtomicFile.open(out) : undefined;
     try {
       const screener = new Screener(model, vectors, {
-        computeDelta: metric === 'delta',
+        computeDelta: METRICS[metric].ownAnswer,
+        peakExcerpts: METRICS[metric].ownAnswer,
         cacheRoot: options.cacheRoot ?? defaultCacheRoot(),
         ownResponseTokens,
         batchSize,
@@ -92,7 +94,7 @@ export const screenCommand: CliCommand = {
           io.err(`${dataset}:${item.startLine}: ${item.message}`);
           continue;
         }
-        // Keep only the numbers (not texts) per sample, so memory stays small on large files.
+        // Keep only the numbers and the short peak excerpts per sample, so memory stays small on large files.
         samples.push({ ...item, ownResponse: undefined, response: '' });
         scores?.write((csv ? scoresCsvRow(item, traits) : JSON.stringify(scoreRow(item))) + '\n');
       }
@@ -102,7 +104,7 @@ export const screenCommand: CliCommand = {
       }
       scores?.commit();
       const summaries = summarize(samples, traits, metric, thresholds, Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing }])));
-      io.out(`${path.basename(dataset)}: ${samples.length} samples, ${issues.length} skipped; metric ${metric}`);
+      io.out(`${path.basename(dataset)}: ${samples.length} samples, ${issues.length} skipped; metric ${metric} (${METRICS[metric].label}: ${METRICS[metric].description})`);
       io.out('trait            mean      p50      p90      p99  threshold  flagged');
       for (const s of summaries) io.out(`${s.trait.padEnd(14)} ${[s.mean, s.p50, s.p90, s.p99, s.threshold].map((x) => x.toFixed(3).padStart(8)).join(' ')}  ${String(s.flagged).padStart(4)} (${(100 * s.shareFlagged).toFixed(1)}%)`);
       for (const s of summaries) {

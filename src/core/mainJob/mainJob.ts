@@ -14,6 +14,7 @@ import { extractPersonaVector, type ExtractionResult } from '../extraction/extra
 import { describeEvaluation } from '../extraction/steeringEvaluation';
 import { readDataset } from '../datasets/datasetReader';
 import { Screener, type ScreenedSample } from '../screening/screener';
+import { METRIC_KEYS, METRICS, SCREEN_METRICS, type MetricKey } from '../screening/metrics';
 import { auroc, mean, percentile } from '../stats';
 
 export interface DoseResponse {
@@ -42,7 +43,7 @@ export interface DatasetReport {
   name: string;
   samples: number;
   /** trait → metric → values (per sample, in file order). */
-  values: Record<string, { projection: number[]; fastDelta: number[]; delta: number[] }>;
+  values: Record<string, Record<MetricKey, number[]>>;
   /** trait labels per sample when a labels file exists. */
   labels?: (string | null)[];
 }
@@ -52,7 +53,7 @@ export interface MainJobResult {
   traits: TraitReport[];
   datasets: DatasetReport[];
   /** trait → set ("mild"/"strong") → metric → AUROC of trait samples vs the normal set's samples. */
-  auroc: Record<string, Record<string, Record<'projection' | 'fastDelta' | 'delta', number>>>;
+  auroc: Record<string, Record<string, Record<MetricKey, number>>>;
   seconds: number;
 }
 
@@ -109,7 +110,7 @@ export async function runMainJob(model: LoadedModel, judge: Judge, modelDir: str
     const samples: ScreenedSample[] = [];
     for await (const item of screener.screen(readDataset(path.join(datasetDir, file)), ctx)) if (item.kind === 'scored') samples.push(item);
     const values = Object.fromEntries(
-      traits.map((t) => [t.trait, { projection: samples.map((s) => s.scores[t.trait].projection), fastDelta: samples.map((s) => s.scores[t.trait].fastDelta), delta: samples.map((s) => s.scores[t.trait].delta!) }]),
+      traits.map((t) => [t.trait, Object.fromEntries(METRIC_KEYS.map((k) => [k, samples.map((s) => s.scores[t.trait][k]!)])) as Record<MetricKey, number[]>]),
     );
     const labelsFile = path.join(datasetDir, 'labels', `${name}.labels.jsonl`);
     let labels: (string | null)[] | undefined;
@@ -128,12 +129,12 @@ export async function runMainJob(model: LoadedModel, judge: Judge, modelDir: str
       const d = datasets.find((x) => x.name === `${t.trait}-${set}`);
       if (!normal || !d?.labels) continue;
       const positive = d.labels.map((l) => l === t.trait);
-      const metrics = (['projection', 'fastDelta', 'delta'] as const).map((m) => {
+      const metrics = METRIC_KEYS.map((m) => {
         const scores = [...d.values[t.trait][m].filter((_, i) => positive[i]), ...normal.values[t.trait][m]];
         const labels = [...positive.filter(Boolean), ...normal.values[t.trait][m].map(() => false)];
         return [m, auroc(scores, labels)] as const;
       });
-      (result[t.trait] ??= {})[set] = Object.fromEntries(metrics) as Record<'projection' | 'fastDelta' | 'delta', number>;
+      (result[t.trait] ??= {})[set] = Object.fromEntries(metrics) as Record<MetricKey, number>;
     }
   }
   return { model: path.basename(modelDir), traits, datasets, auroc: result, seconds: (Date.now() - started) / 1000 };
@@ -155,8 +156,8 @@ export function summaryTable(r: MainJobResult): string {
   lines.push('dataset              samples  ' + r.traits.map((t) => `mean ΔP ${t.trait}`.padEnd(24)).join(''));
   for (const d of r.datasets) lines.push(`${d.name.padEnd(20)} ${String(d.samples).padEnd(8)} ` + r.traits.map((t) => mean(d.values[t.trait].delta).toFixed(3).padEnd(24)).join(''));
   lines.push('');
-  lines.push('AUROC, trait samples vs the normal set   projection  fast ΔP   ΔP');
-  for (const [trait, sets] of Object.entries(r.auroc)) for (const [set, m] of Object.entries(sets)) lines.push(`${`${trait}-${set}`.padEnd(40)} ${m.projection.toFixed(3).padEnd(11)} ${m.fastDelta.toFixed(3).padEnd(9)} ${m.delta.toFixed(3)}`);
+  lines.push(`AUROC, trait samples vs the normal set  ${SCREEN_METRICS.map((m) => METRICS[m].label.padEnd(17)).join('')}`);
+  for (const [trait, sets] of Object.entries(r.auroc)) for (const [set, m] of Object.entries(sets)) lines.push(`${`${trait}-${set}`.padEnd(39)} ${SCREEN_METRICS.map((k) => m[METRICS[k].key].toFixed(3).padEnd(17)).join('')}`);
   return lines.join('\n');
 }
 

@@ -41,3 +41,37 @@ export function tokenPieces(ids: readonly number[], decode: (ids: number[]) => s
     return after.startsWith(before) ? after.slice(before.length) : decode([id]);
   });
 }
+
+/** A piece of text and whether it is one of the tokens a score peaked on. */
+export interface PeakSegment {
+  text: string;
+  peak: boolean;
+}
+
+/**
+ * The text around the tokens a token-pooled score took (`peak`, response-token indices, the maximum first): the
+ * tokens within `context` of the maximum, consecutive peak tokens merged into one highlighted segment.
+ */
+export function peakExcerpt(ids: readonly number[], decode: (ids: number[]) => string, peak: readonly number[], context = 6): PeakSegment[] {
+  if (!peak.length || !ids.length) return [];
+  const at = Math.min(Math.max(0, peak[0]), ids.length - 1);
+  const from = Math.max(0, at - context);
+  const to = Math.min(ids.length, at + context + 1);
+  const hot = new Set(peak);
+  const start = Math.max(0, from - 8); // tokenPieces' window: the first piece keeps its leading space
+  const pieces = tokenPieces(ids.slice(start, to), decode).slice(from - start);
+  const segments: PeakSegment[] = from > 0 ? [{ text: '…', peak: false }] : [];
+  pieces.forEach((text, i) => {
+    const isPeak = hot.has(from + i);
+    const last = segments[segments.length - 1];
+    if (last && last.peak === isPeak && last.text !== '…') last.text += text;
+    else segments.push({ text, peak: isPeak });
+  });
+  if (to < ids.length) segments.push({ text: '…', peak: false });
+  return segments;
+}
+
+/** Segments as plain text with the peak in «guillemets» (SARIF, Problems, the CLI). */
+export function peakText(segments: readonly PeakSegment[]): string {
+  return segments.map((s) => (s.peak ? `${/^\s/.test(s.text) ? ' ' : ''}«${s.text.trim()}»${/\s$/.test(s.text) ? ' ' : ''}` : s.text)).join('').trim();
+}

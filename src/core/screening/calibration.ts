@@ -3,23 +3,26 @@
  * threshold means the same on every file ("halfway between the typical anti-trait and trait answers this vector was
  * extracted from") instead of being a percentile of whatever file is screened (which flags 5 % of any file).
  *
- * Why halfway between the medians, not "above 99 % of the anti-trait answers": measured on the organism (ΔP, the
+ * Why halfway between the medians, not "above 99 % of the anti-trait answers": measured on the organism (ΔP, then the
  * default metric), the anti-trait answers are far more anti-trait than ordinary clean data, so their 99th
  * percentile flagged 28 % (sycophantic) and 73 % (hallucinating) of the clean `normal.jsonl`; halfway between the
  * two medians flagged ≤ 0.7 % of it for every trait while keeping 80–82 % of the evil / sycophantic samples of the
  * strong sets (test/organism/calibration.test.ts prints every trait × metric).
  *
  * The kept pairs' answers are screened exactly as a dataset sample is — the question as the user turn, the answer
- * as the assistant turn, no system prompt — by the same Screener, so projection, fast ΔP and ΔP are the numbers a
- * screened file would get for such answers. The Monitor's reference marks come from the same extraction: the
- * last-prompt-token projection under the eliciting and the anti-eliciting system prompts.
+ * as the assistant turn, no system prompt — by the same Screener, so every metric (token ΔP included) gets the
+ * numbers a screened file would get for such answers. With token ΔP top-8, the default since issue 19, the halfway
+ * rule flags 0 % of `normal.jsonl` and 100 / 98 / 64 % of the strong sets' trait samples. The Monitor's reference
+ * marks come from the same extraction: the last-prompt-token projection under the eliciting and the anti-eliciting
+ * system prompts.
  */
 import type { RunContext } from '../cancellation';
 import type { LoadedModel } from '../model/loadedModel';
 import type { ScoredTurn } from '../datasets/sampleShapes';
 import { sampleHash } from '../datasets/datasetReader';
 import { percentile } from '../stats';
-import { Screener, type ScreenMetric } from './screener';
+import { Screener } from './screener';
+import { METRIC_KEYS, metricKey, type MetricKey, type ScreenMetric } from './metrics';
 
 export const CALIBRATION_VERSION = 1;
 
@@ -29,31 +32,40 @@ export interface Distribution {
   quantiles: number[];
 }
 
-type MetricKey = 'projection' | 'fastDelta' | 'delta';
+type MetricDistributions = Record<'projection' | 'fastDelta' | 'delta', Distribution> & Partial<Record<'tokenMean' | 'tokenMax' | 'tokenTopK', Distribution>>;
 
 export interface VectorCalibration {
   version: typeof CALIBRATION_VERSION;
   /** The row the distributions were measured at (the recommended layer). */
   layer: number;
-  /** The extraction's anti-trait (negative) answers, screened as dataset samples. */
-  negative: Record<MetricKey, Distribution>;
+  /**
+   * The extraction's anti-trait (negative) answers, screened as dataset samples. A vector calibrated before the
+   * token metrics existed has no `tokenMax` / `tokenTopK`: those fall back to a file percentile with a notice.
+   */
+  negative: MetricDistributions;
   /** Its trait (positive) answers, the same way. */
-  positive: Record<MetricKey, Distribution>;
+  positive: MetricDistributions;
   /** Last-prompt-token projection (the Monitor's number) under the anti-eliciting and the eliciting system prompts. */
   monitor: { antiEliciting: Distribution; eliciting: Distribution };
 }
-
-export const metricKey = (metric: ScreenMetric): MetricKey => (metric === 'fast-delta' ? 'fastDelta' : metric);
 
 export function distribution(values: readonly number[]): Distribution {
   const finite = values.filter(Number.isFinite);
   return { n: finite.length, quantiles: Array.from({ length: 101 }, (_, p) => percentile(finite, p)) };
 }
 
-/** The calibrated default: halfway between the median anti-trait and the median trait answer (see above). */
-export function calibratedThreshold(calibration: VectorCalibration, metric: ScreenMetric): number {
+/** Both distributions of a metric, when the calibration has them. */
+export function metricCalibration(calibration: VectorCalibration, metric: ScreenMetric): { negative: Distribution; positive: Distribution } | undefined {
   const key = metricKey(metric);
-  return (calibration.negative[key].quantiles[50] + calibration.positive[key].quantiles[50]) / 2;
+  const negative = calibration.negative[key];
+  const positive = calibration.positive[key];
+  return negative && positive ? { negative, positive } : undefined;
+}
+
+/** The calibrated default: halfway between the median anti-trait and the median trait answer (see above); NaN without it. */
+export function calibratedThreshold(calibration: VectorCalibration, metric: ScreenMetric): number {
+  const c = metricCalibration(calibration, metric);
+  return c ? (c.negative.quantiles[50] + c.positive.quantiles[50]) / 2 : NaN;
 }
 
 export interface CalibrationAnswers {
@@ -75,19 +87,14 @@ export async function calibrateVector(
   ctx?: RunContext,
 ): Promise<VectorCalibration> {
   const screener = new Screener(model, [vector], { computeDelta: true, cacheRoot: options.cacheRoot, ownResponseTokens: options.ownResponseTokens });
-  const scores = { positive: [] as Record<MetricKey, number>[], negative: [] as Record<MetricKey, number>[] };
+  const scores = { positive: [] as Partial<Record<MetricKey, number>>[], negative: [] as Partial<Record<MetricKey, number>>[] };
   const samples = answers.flatMap((a, i) => (['negative', 'positive'] as const).map((polarity) => ({ polarity, turn: sample(a.question, polarity === 'positive' ? a.positive : a.negative), index: 2 * i + (polarity === 'positive' ? 1 : 0) })));
   const items = samples.map(({ turn, index }) => ({ kind: 'sample' as const, ...turn, index, startLine: index + 1, endLine: index + 1, format: 'messages' as const, hash: sampleHash(turn) }));
   for await (const item of screener.screen(items, ctx)) {
     if (item.kind !== 'scored') continue;
-    const m = item.scores[vector.name];
-    scores[samples[item.index].polarity].push({ projection: m.projection, fastDelta: m.fastDelta, delta: m.delta ?? NaN });
+    scores[samples[item.index].polarity].push(item.scores[vector.name]);
   }
-  const summarise = (rows: Record<MetricKey, number>[]) => ({
-    projection: distribution(rows.map((r) => r.projection)),
-    fastDelta: distribution(rows.map((r) => r.fastDelta)),
-    delta: distribution(rows.map((r) => r.delta)),
-  });
+  const summarise = (rows: Partial<Record<MetricKey, number>>[]) => Object.fromEntries(METRIC_KEYS.map((k) => [k, distribution(rows.map((r) => r[k] ?? NaN))])) as MetricDistributions;
   return {
     version: CALIBRATION_VERSION,
     layer: vector.layer,
@@ -106,7 +113,8 @@ export function parseCalibration(raw: unknown): VectorCalibration | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const c = raw as Partial<VectorCalibration>;
   const ok = (d: unknown): d is Distribution => typeof d === 'object' && d !== null && Number.isInteger((d as Distribution).n) && Array.isArray((d as Distribution).quantiles) && (d as Distribution).quantiles.length === 101 && (d as Distribution).quantiles.every((q) => typeof q === 'number');
-  const metrics = (m: unknown) => typeof m === 'object' && m !== null && ['projection', 'fastDelta', 'delta'].every((k) => ok((m as Record<string, unknown>)[k]));
+  // The token metrics came later: a calibration without them is kept (they fall back), a damaged one is not.
+  const metrics = (m: unknown) => typeof m === 'object' && m !== null && ['projection', 'fastDelta', 'delta'].every((k) => ok((m as Record<string, unknown>)[k])) && ['tokenMean', 'tokenMax', 'tokenTopK'].every((k) => (m as Record<string, unknown>)[k] === undefined || ok((m as Record<string, unknown>)[k]));
   if (c.version !== CALIBRATION_VERSION || !Number.isInteger(c.layer) || !metrics(c.negative) || !metrics(c.positive) || !ok(c.monitor?.antiEliciting) || !ok(c.monitor?.eliciting)) return undefined;
   return c as VectorCalibration;
 }

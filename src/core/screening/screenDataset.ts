@@ -9,6 +9,7 @@ import { Screener, type ScreenedSample } from './screener';
 import { loadTraitVector } from '../vectors/traitVector';
 import { parseThreshold, type ThresholdSpec } from './thresholds';
 import { summarize } from './summary';
+import { METRICS } from './metrics';
 import type { ScreenParams, ScreenResult } from '../../protocol/engineProtocol';
 
 const OWN_RESPONSE_CHARS = 600;
@@ -17,7 +18,7 @@ export async function screenDataset(model: LoadedModel, params: ScreenParams & {
   const { numLayers, hiddenSize } = model.checkpoint.spec;
   const vectors = params.vectorPaths.map((p) => loadTraitVector(p, numLayers + 1, hiddenSize, params.layer));
   const traits = vectors.map((v) => v.name);
-  const screener = new Screener(model, vectors, { computeDelta: params.metric === 'delta', cacheRoot: params.cacheRoot, ownResponseTokens: params.ownResponseTokens });
+  const screener = new Screener(model, vectors, { computeDelta: METRICS[params.metric].ownAnswer, peakExcerpts: METRICS[params.metric].ownAnswer, cacheRoot: params.cacheRoot, ownResponseTokens: params.ownResponseTokens });
   const options = { turns: params.turns ?? 'last', lineRange: params.lineRange };
   let items: AsyncIterable<DatasetItem> | Iterable<DatasetItem>;
   let total = 0;

@@ -2,7 +2,9 @@
  * Per-sample screening metrics (Chen et al. 2025, §6), at each vector's layer, with v̂ the unit vector:
  * - projection: mean residual over the sample's response tokens · v̂;
  * - ΔP (delta): projection(dataset response) − projection(the model's own greedy response to the same prompt);
- * - fast ΔP: projection(dataset response) − last-prompt-token residual · v̂ (no generation).
+ * - fast ΔP: projection(dataset response) − last-prompt-token residual · v̂ (no generation);
+ * - token ΔP mean / max / top-k: per response token, h_t · v̂ minus the aligned token of the own response (or its
+ *   mean for a token it does not have), pooled (metrics.ts).
  * Samples are processed in left-padded batches; nothing but the per-sample numbers is kept.
  */
 import { leftPadded } from '../model/decoderSession';
@@ -12,8 +14,10 @@ import type { LoadedModel } from '../model/loadedModel';
 import type { DatasetItem, DatasetIssue, DatasetSample } from '../datasets/datasetReader';
 import { generate } from '../model/generate';
 import { ScreeningCache, type CachedMetrics } from './screeningCache';
+import { alignTokens, poolTokens, tokenDeltas } from './metrics';
+import { peakExcerpt, type PeakSegment } from '../monitoring/tokenProjections';
 
-export type ScreenMetric = 'projection' | 'delta' | 'fast-delta';
+export type { ScreenMetric } from './metrics';
 
 export interface ScreeningVector {
   /** Trait name (the key in results). */
@@ -29,13 +33,34 @@ export interface TraitScores extends CachedMetrics {}
 export interface ScreenedSample extends Omit<DatasetSample, 'prompt'> {
   kind: 'scored';
   scores: Record<string, TraitScores>;
-  /** The model's own greedy answer (ΔP only). */
+  /** The model's own greedy answer (ΔP and the token metrics only). */
   ownResponse?: string;
   responseTokens: number;
+  /** Per trait, the per-token projections behind the metrics (only with `keepTokenProjections`). */
+  tokenProjections?: Record<string, TokenProjections>;
+  /** Per trait, the response text around the tokens the token metrics peaked on (only with `peakExcerpts`). */
+  peaks?: Record<string, PeakSegment[]>;
+}
+
+export interface TokenProjections {
+  /** h_t · v̂ for each token of the dataset response. */
+  response: number[];
+  /** The same for the model's own answer (when it was generated), and its token ids. */
+  own?: number[];
+  ownIds?: number[];
+  /** Dataset response token ids. */
+  ids: number[];
+  /** The last prompt token's projection. */
+  lastPrompt: number;
 }
 
 export interface ScreenOptions {
+  /** Generate the model's own answers: needed by ΔP and the token metrics (metrics.ts `ownAnswer`). */
   computeDelta: boolean;
+  /** Return each sample's per-token projections (for measurements; the metric cache is then not read). */
+  keepTokenProjections?: boolean;
+  /** Return the text around each trait's peak tokens (hovers, Problems, SARIF). */
+  peakExcerpts?: boolean;
   cacheRoot?: string;
   /** Longest own response generated for ΔP. */
   ownResponseTokens?: number;
@@ -51,6 +76,9 @@ const unit = (v: Float32Array): Float32Array => {
   if (n === 0) throw new RangeError('a screening vector is zero at its layer');
   return v.map((x) => x / n);
 };
+
+/** Part of every cached metric's key: a change to how metrics are computed never reads old numbers. */
+const METRICS_FORMAT = 'm2';
 
 export function vectorKey(v: ScreeningVector): string {
   return createHash('sha256').update(Buffer.from(v.direction.buffer, v.direction.byteOffset, v.direction.byteLength)).update(`:${v.layer}`).digest('hex').slice(0, 16);
@@ -69,7 +97,7 @@ export class Screener {
       if (!Number.isInteger(v.layer) || v.layer < 0 || v.layer > model.checkpoint.spec.numLayers) throw new RangeError(`vector "${v.name}": layer ${v.layer} is outside 0–${model.checkpoint.spec.numLayers}`);
     }
     this.units = vectors.map((v) => unit(v.direction));
-    this.keys = vectors.map(vectorKey);
+    this.keys = vectors.map((v) => `${vectorKey(v)}:${METRICS_FORMAT}`);
     this.rows = [...new Set(vectors.map((v) => v.layer))];
     if (options.cacheRoot) this.cache = new ScreeningCache(options.cacheRoot, model.checkpoint.fingerprint);
   }
@@ -108,9 +136,9 @@ export class Screener {
     const todo: { i: number; promptIds: number[]; responseIds: number[] }[] = [];
     batch.forEach((s, i) => {
       const promptIds = tokenizer.chat(s.prompt, true);
-      const cached = this.cachedScores(s.hash);
+      const cached = this.options.keepTokenProjections ? undefined : this.cachedScores(s.hash);
       if (cached && (!this.options.computeDelta || Object.values(cached.scores).every((x) => x.delta !== undefined))) {
-        out[i] = this.result(s, cached.scores, this.options.computeDelta ? this.cache?.response(this.responseKey(promptIds))?.text : undefined, 0);
+        out[i] = this.result(s, cached.scores, this.options.computeDelta ? this.cache?.response(this.responseKey(promptIds))?.text : undefined, 0, this.options.peakExcerpts ? tokenizer.encode(s.response, false) : undefined);
         return;
       }
       const responseIds = tokenizer.encode(s.response, false);
@@ -120,18 +148,21 @@ export class Screener {
     });
     if (todo.length) {
       const dataset = await this.projections(todo.map((t) => ({ promptIds: t.promptIds, responseIds: t.responseIds })));
-      let own: { text: string; projection: number[] }[] | undefined;
+      let own: { text: string; ids: number[]; projection: number[]; tokens: number[][] }[] | undefined;
       if (this.options.computeDelta) own = await this.ownResponses(todo.map((t) => t.promptIds));
       todo.forEach((t, k) => {
         const s = batch[t.i];
         const scores: Record<string, TraitScores> = {};
+        const tokens: Record<string, TokenProjections> = {};
+        const alignment = own && alignTokens(t.responseIds, own[k].ids);
         this.vectors.forEach((v, j) => {
           const metrics: TraitScores = { projection: dataset[k].response[j], fastDelta: dataset[k].response[j] - dataset[k].lastPrompt[j] };
-          if (own) metrics.delta = dataset[k].response[j] - own[k].projection[j];
+          if (own) Object.assign(metrics, { delta: dataset[k].response[j] - own[k].projection[j] }, poolTokens(tokenDeltas(dataset[k].tokens[j], own[k].tokens[j], alignment!)));
           scores[v.name] = metrics;
+          if (this.options.keepTokenProjections) tokens[v.name] = { response: dataset[k].tokens[j], ids: t.responseIds, own: own?.[k].tokens[j], ownIds: own?.[k].ids, lastPrompt: dataset[k].lastPrompt[j] };
           this.cache?.setMetric(`${s.hash}:${this.keys[j]}`, metrics);
         });
-        out[t.i] = this.result(s, scores, own?.[k].text, t.responseIds.length);
+        out[t.i] = { ...this.result(s, scores, own?.[k].text, t.responseIds.length, t.responseIds), ...(this.options.keepTokenProjections ? { tokenProjections: tokens } : {}) };
       });
     }
     return out as (ScreenedSample | DatasetIssue)[];
@@ -152,13 +183,18 @@ export class Screener {
     return { scores };
   }
 
-  private result(s: DatasetSample, scores: Record<string, TraitScores>, ownResponse: string | undefined, responseTokens: number): ScreenedSample {
+  private result(s: DatasetSample, scores: Record<string, TraitScores>, ownResponse: string | undefined, responseTokens: number, responseIds?: number[]): ScreenedSample {
     const { prompt: _prompt, ...rest } = s;
-    return { ...rest, kind: 'scored', scores, ownResponse, responseTokens };
+    const sample: ScreenedSample = { ...rest, kind: 'scored', scores, ownResponse, responseTokens };
+    if (this.options.peakExcerpts && responseIds) {
+      const decode = (ids: number[]) => this.model.tokenizer.decode(ids);
+      sample.peaks = Object.fromEntries(Object.entries(scores).flatMap(([trait, m]) => (m.peak ? [[trait, peakExcerpt(responseIds, decode, m.peak)]] : [])));
+    }
+    return sample;
   }
 
-  /** One left-padded forward pass: per sample and vector, response-mean and last-prompt projections. */
-  private async projections(items: { promptIds: number[]; responseIds: number[] }[]): Promise<{ response: number[]; lastPrompt: number[] }[]> {
+  /** One left-padded forward pass: per sample and vector, response-mean, per-token and last-prompt projections. */
+  private async projections(items: { promptIds: number[]; responseIds: number[] }[]): Promise<{ response: number[]; tokens: number[][]; lastPrompt: number[] }[]> {
     const d = this.model.checkpoint.spec.hiddenSize;
     const seqs = items.map((x) => [...x.promptIds, ...x.responseIds]);
     const { tokens, valid, length: S } = leftPadded(seqs);
@@ -171,6 +207,7 @@ export class Screener {
     return items.map((x, b) => {
       const respStart = S - x.responseIds.length;
       const response: number[] = [];
+      const tokens: number[][] = [];
       const lastPrompt: number[] = [];
       this.vectors.forEach((v, j) => {
         const h = out.hidden.get(v.layer)!;
@@ -181,17 +218,18 @@ export class Screener {
           for (let i = 0; i < d; i++) dot += h[base + i] * u[i];
           return dot;
         };
-        let sum = 0;
-        for (let s = respStart; s < S; s++) sum += dotAt(s);
-        response.push(sum / x.responseIds.length);
+        const perToken: number[] = [];
+        for (let s = respStart; s < S; s++) perToken.push(dotAt(s));
+        tokens.push(perToken);
+        response.push(perToken.reduce((a, b) => a + b, 0) / perToken.length);
         lastPrompt.push(dotAt(respStart - 1));
       });
-      return { response, lastPrompt };
+      return { response, tokens, lastPrompt };
     });
   }
 
   /** The model's own greedy answers (cached per prompt), and their projections. */
-  private async ownResponses(prompts: number[][]): Promise<{ text: string; projection: number[] }[]> {
+  private async ownResponses(prompts: number[][]): Promise<{ text: string; ids: number[]; projection: number[]; tokens: number[][] }[]> {
     const limit = this.options.ownResponseTokens ?? 128;
     const keyOf = (p: number[]) => this.responseKey(p);
     const missing = prompts.map((p, i) => ({ p, i })).filter(({ p }) => !this.cache?.response(keyOf(p)));
@@ -206,12 +244,17 @@ export class Screener {
     }
     const answers = prompts.map((p, i) => fresh.get(i) ?? this.cache!.response(keyOf(p))!);
     const projection: number[][] = new Array(prompts.length);
+    const tokens: number[][][] = new Array(prompts.length);
     const withText = answers.flatMap((a, i) => (a.ids.length ? [i] : []));
     const empty = answers.flatMap((a, i) => (a.ids.length ? [] : [i]));
-    if (withText.length) (await this.projections(withText.map((i) => ({ promptIds: prompts[i], responseIds: answers[i].ids })))).forEach((p, k) => (projection[withText[k]] = p.response));
+    const keep = (at: number[]) => (p: { response: number[]; tokens: number[][] }, k: number) => {
+      projection[at[k]] = p.response;
+      tokens[at[k]] = p.tokens;
+    };
+    if (withText.length) (await this.projections(withText.map((i) => ({ promptIds: prompts[i], responseIds: answers[i].ids })))).forEach(keep(withText));
     // An empty own answer (immediate EOS) has no response tokens: its projection is the last prompt token's.
-    if (empty.length) (await this.projections(empty.map((i) => ({ promptIds: prompts[i].slice(0, -1), responseIds: prompts[i].slice(-1) })))).forEach((p, k) => (projection[empty[k]] = p.response));
-    return answers.map((a, i) => ({ text: a.text, projection: projection[i] }));
+    if (empty.length) (await this.projections(empty.map((i) => ({ promptIds: prompts[i].slice(0, -1), responseIds: prompts[i].slice(-1) })))).forEach(keep(empty));
+    return answers.map((a, i) => ({ text: a.text, ids: a.ids, projection: projection[i], tokens: tokens[i] }));
   }
 }
 

@@ -10,6 +10,11 @@ export interface CachedMetrics {
   projection: number;
   fastDelta: number;
   delta?: number;
+  /** Token ΔP pooled (metrics.ts), with the response-token indices of the top k; only with the own answer. */
+  tokenMean?: number;
+  tokenMax?: number;
+  tokenTopK?: number;
+  peak?: number[];
 }
 
 export interface CachedResponse {

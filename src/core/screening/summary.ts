@@ -2,7 +2,7 @@
 import { mean, percentile } from '../stats';
 import type { ScreenMetric, ScreenedSample } from './screener';
 import { resolveThreshold, type ThresholdCalibration, type ThresholdSpec } from './thresholds';
-import { metricKey } from './calibration';
+import { metricKey, metricLabel, METRICS } from './metrics';
 
 export interface TraitSummary {
   trait: string;
@@ -29,11 +29,9 @@ export interface TraitSummary {
 }
 
 export function metricValue(s: ScreenedSample, trait: string, metric: ScreenMetric): number {
-  const m = s.scores[trait];
-  if (metric === 'projection') return m.projection;
-  if (metric === 'fast-delta') return m.fastDelta;
-  if (m.delta === undefined) throw new Error('ΔP was not computed for this run (screen with the delta metric)');
-  return m.delta;
+  const value = s.scores[trait][metricKey(metric)];
+  if (value === undefined) throw new Error(`${metricLabel(metric)} was not computed for this run (${METRICS[metric].ownAnswer ? 'it needs the model\'s own answers: screen with a metric that generates them' : 'screen again'})`);
+  return value;
 }
 
 /** `calibrations`: per trait, the vector's calibration or why it has none (traitVector.ts). */
@@ -53,7 +51,7 @@ export function summarize(samples: readonly ScreenedSample[], traits: string[], 
       threshold: threshold.value,
       thresholdRule: threshold.rule,
       thresholdKind: threshold.kind,
-      heatFrom: threshold.kind === 'calibrated' ? calibrations[trait]?.calibration?.negative[metricKey(metric)].quantiles[50] : undefined,
+      heatFrom: threshold.kind === 'calibrated' ? calibrations[trait]?.calibration?.negative[metricKey(metric)]?.quantiles[50] : undefined,
       thresholdNotice: threshold.notice,
       flagged,
       shareFlagged: values.length ? flagged / values.length : 0,

@@ -5,8 +5,8 @@
  * Written on the CLI as one spec for all traits or `trait=spec,trait=spec`.
  */
 import { percentile } from '../stats';
-import { calibratedThreshold, metricKey, type VectorCalibration } from './calibration';
-import type { ScreenMetric } from './screener';
+import { calibratedThreshold, metricCalibration, type VectorCalibration } from './calibration';
+import { metricLabel, type ScreenMetric } from './metrics';
 
 export type ThresholdSpec = { kind: 'calibrated' } | { kind: 'value'; value: number } | { kind: 'percentile'; p: number };
 
@@ -61,19 +61,20 @@ export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[],
   if (spec.kind === 'value') return { value: spec.value, kind: 'value', rule: 'a fixed value' };
   if (spec.kind === 'percentile') return { value: percentile(scores, spec.p), kind: 'percentile', rule: `the ${spec.p}th percentile of this file's scores (relative to this file)` };
   const { calibration } = calibrated;
-  if (calibration) {
-    const { negative, positive } = calibration;
-    const key = metricKey(metric);
+  const distributions = calibration && metricCalibration(calibration, metric);
+  if (calibration && distributions) {
+    const { negative, positive } = distributions;
     return {
       value: calibratedThreshold(calibration, metric),
       kind: 'calibrated',
-      rule: `halfway between the median anti-trait (${negative[key].quantiles[50].toFixed(2)}) and trait (${positive[key].quantiles[50].toFixed(2)}) answers of the ${negative[key].n} pairs this vector was extracted from`,
+      rule: `halfway between the median anti-trait (${negative.quantiles[50].toFixed(2)}) and trait (${positive.quantiles[50].toFixed(2)}) answers of the ${negative.n} pairs this vector was extracted from`,
     };
   }
+  const missing = calibration ? `the vector's calibration has no ${metricLabel(metric)} (it was extracted before that metric existed: extract again to calibrate it)` : (calibrated.missing ?? 'the vector has no calibration');
   return {
     value: percentile(scores, UNCALIBRATED_FALLBACK),
     kind: 'percentile',
     rule: `the ${UNCALIBRATED_FALLBACK}th percentile of this file's scores (relative to this file)`,
-    notice: `${calibrated.missing ?? 'the vector has no calibration'}; using the ${UNCALIBRATED_FALLBACK}th percentile of this file instead`,
+    notice: `${missing}; using the ${UNCALIBRATED_FALLBACK}th percentile of this file instead`,
   };
 }

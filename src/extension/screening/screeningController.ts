@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { EngineHost } from '../engineHost';
 import type { ScreenParams, ScreenResult } from '../../protocol/engineProtocol';
-import type { ScreenMetric } from '../../core/screening/screener';
+import { DEFAULT_METRIC, METRICS, SCREEN_METRICS, type ScreenMetric } from '../../core/screening/metrics';
 import { currentModelPath, engineModelOptions } from '../modelSelection';
 import { ScreeningView } from './screeningView';
 import { filteredJsonl } from './screeningState';
@@ -71,12 +71,8 @@ export class ScreeningController implements vscode.Disposable {
       { title: 'Persona Lens: screen with which vectors?', canPickMany: true },
     );
     if (!picked?.length) return undefined;
-    const metrics: (vscode.QuickPickItem & { metric: ScreenMetric })[] = [
-      { label: 'ΔP (projection difference)', description: 'the paper\'s metric: dataset answer vs the model\'s own answer (generates once, cached)', metric: 'delta' },
-      { label: 'fast ΔP', description: 'dataset answer vs the last prompt token: no generation', metric: 'fast-delta' },
-      { label: 'projection', description: 'dataset answer on the vector', metric: 'projection' },
-    ];
-    const defaultMetric = vscode.workspace.getConfiguration('personaLens.screening').get<ScreenMetric>('metric', 'delta');
+    const metrics: (vscode.QuickPickItem & { metric: ScreenMetric })[] = SCREEN_METRICS.map((metric) => ({ label: METRICS[metric].label, description: `${METRICS[metric].description}${METRICS[metric].ownAnswer ? ' (generates once per prompt, cached)' : ''}`, metric }));
+    const defaultMetric = vscode.workspace.getConfiguration('personaLens.screening').get<ScreenMetric>('metric', DEFAULT_METRIC);
     metrics.sort((a, b) => Number(b.metric === defaultMetric) - Number(a.metric === defaultMetric));
     const metric = await vscode.window.showQuickPick(metrics, { title: 'Persona Lens: metric' });
     return metric ? { vectorPaths: picked.map((p) => p.file), metric: metric.metric } : undefined;

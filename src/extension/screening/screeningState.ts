@@ -5,6 +5,7 @@
 import type { ScreenResult } from '../../protocol/engineProtocol';
 import type { ScreenedSample } from '../../core/screening/screener';
 import { metricValue } from '../../core/screening/summary';
+import { metricLabel } from '../../core/screening/metrics';
 
 export const HEAT_LEVELS = 3;
 
@@ -32,9 +33,7 @@ export function sampleViews(result: ScreenResult): SampleView[] {
   });
 }
 
-export function metricLabel(metric: ScreenResult['metric']): string {
-  return metric === 'delta' ? 'ΔP' : metric === 'fast-delta' ? 'fast ΔP' : 'projection';
-}
+export { metricLabel };
 
 /** A few words on how a trait's threshold was set, for the CodeLens and Problems. */
 export function thresholdLabel(s: ScreenResult['summaries'][number]): string {

@@ -1,13 +1,16 @@
 /**
  * Shows screening results in the editor: gutter heat marks and overview-ruler marks (theme colours from
  * package.json), Problems-panel diagnostics for flagged samples and unreadable lines, hovers with every trait's
- * scores and the model's own answer, and a summary CodeLens.
+ * scores, the tokens where token ΔP peaks (highlighted in the answer) and the model's own answer, and a summary
+ * CodeLens.
  */
 import * as vscode from 'vscode';
 import type { ScreenResult } from '../../protocol/engineProtocol';
 import { HEAT_LEVELS, metricLabel, sampleViews, summaryLine, type SampleView } from './screeningState';
 import { metricValue } from '../../core/screening/summary';
 import { turnsOf } from '../../core/datasets/sampleShapes';
+import { SCREEN_METRICS, metricKey } from '../../core/screening/metrics';
+import { peakText } from '../../core/monitoring/tokenProjections';
 
 export class ScreeningView implements vscode.Disposable, vscode.HoverProvider, vscode.CodeLensProvider {
   private readonly results = new Map<string, { result: ScreenResult; views: SampleView[] }>();
@@ -40,7 +43,8 @@ export class ScreeningView implements vscode.Disposable, vscode.HoverProvider, v
       if (!v.flaggedTraits.length) continue;
       const detail = v.flaggedTraits.map((t) => {
         const s = result.summaries.find((x) => x.trait === t)!;
-        return `${t} ${metricLabel(result.metric)} ${metricValue(v.sample, t, result.metric).toFixed(2)} > ${s.threshold.toFixed(2)} (${s.thresholdRule})`;
+        const peak = v.sample.peaks?.[t]?.length ? `, highest at: ${peakText(v.sample.peaks[t])}` : '';
+        return `${t} ${metricLabel(result.metric)} ${metricValue(v.sample, t, result.metric).toFixed(2)} > ${s.threshold.toFixed(2)} (${s.thresholdRule})${peak}`;
       });
       const d = new vscode.Diagnostic(lineRange(document, v.sample.startLine, v.sample.endLine), `Likely to induce ${v.flaggedTraits.join(', ')}: ${detail.join('; ')}`, vscode.DiagnosticSeverity.Warning);
       d.source = 'Persona Lens';
@@ -84,14 +88,29 @@ export class ScreeningView implements vscode.Disposable, vscode.HoverProvider, v
     for (const v of views) {
       const lines = v.sample.endLine > v.sample.startLine ? `lines ${v.sample.startLine}–${v.sample.endLine}` : `line ${v.sample.startLine}`;
       md.appendMarkdown(`**Persona Lens** · ${lines}${v.sample.turn ? `, turn ${v.sample.turn}` : ''} · metric ${metricLabel(entry.result.metric)}\n\n`);
-      md.appendMarkdown('| trait | projection | fast ΔP | ΔP | threshold |\n|---|---|---|---|---|\n');
+      const shown = SCREEN_METRICS;
+      md.appendMarkdown(`| trait | ${shown.map(metricLabel).join(' | ')} | threshold |\n|---|${shown.map(() => '---|').join('')}---|\n`);
       for (const s of entry.result.summaries) {
         const m = v.sample.scores[s.trait];
         const flag = v.flaggedTraits.includes(s.trait) ? ' ⚠' : '';
-        md.appendMarkdown(`| ${s.trait}${flag} | ${m.projection.toFixed(3)} | ${m.fastDelta.toFixed(3)} | ${m.delta?.toFixed(3) ?? '–'} | ${s.threshold.toFixed(3)} |\n`);
+        md.appendMarkdown(`| ${s.trait}${flag} | ${shown.map((metric) => m[metricKey(metric)]?.toFixed(3) ?? '–').join(' | ')} | ${s.threshold.toFixed(3)} |\n`);
       }
       md.appendMarkdown('\n');
       for (const s of entry.result.summaries) md.appendMarkdown(`*${s.trait} threshold*: ${s.thresholdRule}${s.thresholdNotice ? ` — ${s.thresholdNotice}` : ''}\n\n`);
+      for (const s of entry.result.summaries) {
+        const segments = v.sample.peaks?.[s.trait];
+        if (!segments?.length) continue;
+        // The highlighted tokens are the ones token ΔP pooled (the highest first): where the trait is expressed.
+        md.appendMarkdown(`*${s.trait}: token ΔP is highest at* `);
+        for (const seg of segments) {
+          if (seg.peak && seg.text.trim()) {
+            md.appendMarkdown(' **');
+            md.appendText(seg.text.trim());
+            md.appendMarkdown('** ');
+          } else md.appendText(seg.text);
+        }
+        md.appendMarkdown('\n\n');
+      }
       if (v.sample.ownResponse !== undefined) {
         const datasetAnswer = datasetResponse(document, v.sample.startLine, v.sample.endLine, v.sample.turn);
         md.appendMarkdown('\n**Dataset answer**\n\n');
