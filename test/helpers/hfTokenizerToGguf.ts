@@ -297,6 +297,7 @@ export function sentencePieceMetadata(model: HfModel): Map<string, GgufValue> {
   const decoder = (model.tokenizerConfig.added_tokens_decoder ?? {}) as Record<string, { content: string; special?: boolean }>;
   for (const [idText, data] of Object.entries(decoder)) {
     const id = Number(idText);
+    if (id >= size) continue; // "ignore token {id}: id is out of range" (Gemma 3 1B's <image_soft_token>, 262144)
     const control = Boolean(data.special) || doesTokenLookSpecial(data.content);
     types[id] = control ? TokenType.CONTROL : TokenType.USER_DEFINED;
     tokens[id] = control ? data.content : data.content.replaceAll('\u2581', ' ');

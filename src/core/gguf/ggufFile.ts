@@ -74,6 +74,7 @@ export async function readGgufHeader(path: string, options: ReadGgufOptions = {}
   }
   // A repeated key overwrites the first in the parser's object; gguf.cpp refuses such files.
   if (BigInt(metadata.size) !== BigInt(parsed.metadata.kv_count as bigint | number)) fail(`declares ${parsed.metadata.kv_count} metadata entries but holds ${metadata.size} distinct keys (a key appears twice)`);
+  restoreLeadingBoms(path, headerEnd, metadata, TOKENS_KEY);
 
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   const alignmentEntry = metadata.get('general.alignment');
@@ -112,6 +113,46 @@ export async function readGgufHeader(path: string, options: ReadGgufOptions = {}
   // gguf.cpp reads the last tensor's padding too, so a file without it does not load in llama.cpp.
   if (tensors.length > 0 && dataStart + expectedOffset > fileSize) fail(`truncated: the padded data section ends at byte ${dataStart + expectedOffset}, but the file ends at ${fileSize}`);
   return { path, version, fileSize, metadata, tensors, tensorsByName, alignment, headerBytes: headerEnd };
+}
+
+const TOKENS_KEY = 'tokenizer.ggml.tokens';
+
+/**
+ * @huggingface/gguf decodes strings with a default `TextDecoder`, which drops a leading U+FEFF. In a vocabulary that
+ * loses tokens: Gemma's has "\uFEFF//" beside "//", which would read as the same token twice (llama.cpp keeps the
+ * bytes as they are). So the string array under `key` is located in the header bytes (its key, then array of
+ * string, then the count the parser found) and every item whose bytes start with EF BB BF is decoded again with
+ * the BOM kept. GGUF v2 and v3 both prefix keys, strings and counts with a u64.
+ */
+function restoreLeadingBoms(path: string, headerEnd: number, metadata: Map<string, GgufValue>, key: string): void {
+  const entry = metadata.get(key);
+  if (entry?.type !== 'array' || entry.elementType !== 'string') return;
+  const header = Buffer.alloc(headerEnd);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, headerEnd, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const keyBytes = Buffer.from(key, 'utf8');
+  const prefix = Buffer.alloc(8 + keyBytes.length + 16);
+  prefix.writeBigUInt64LE(BigInt(keyBytes.length), 0);
+  keyBytes.copy(prefix, 8);
+  prefix.writeUInt32LE(VALUE_TYPES.indexOf('array'), 8 + keyBytes.length);
+  prefix.writeUInt32LE(VALUE_TYPES.indexOf('string'), 12 + keyBytes.length);
+  prefix.writeBigUInt64LE(BigInt(entry.items.length), 16 + keyBytes.length);
+  const at = header.indexOf(prefix);
+  if (at < 0) return;
+  const keepBom = new TextDecoder('utf-8', { ignoreBOM: true });
+  let offset = at + prefix.length;
+  for (let i = 0; i < entry.items.length; i++) {
+    const length = Number(header.readBigUInt64LE(offset));
+    offset += 8;
+    if (length >= 3 && header[offset] === 0xef && header[offset + 1] === 0xbb && header[offset + 2] === 0xbf) {
+      entry.items[i] = { type: 'string', value: keepBom.decode(header.subarray(offset, offset + length)) };
+    }
+    offset += length;
+  }
 }
 
 /** Magic, version and byte order from the first 8 bytes, for messages more precise than the parser's. */
