@@ -51,7 +51,8 @@ export interface DeviceProbe {
 /** How to get onnxruntime-node's CUDA 12 binaries (not in the npm package; its install script fetches them from NuGet). */
 export const CUDA_INSTALL_HINT =
   "onnxruntime-node's npm package does not ship the CUDA binaries: with network access run `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` " +
-  '(the environment variable overrides this project\'s .npmrc `onnxruntime-node-install=skip`; needs NVIDIA CUDA 12 and cuDNN 9 installed), or choose webgpu or cpu';
+  "(the environment variable overrides this project's .npmrc `onnxruntime-node-install=skip`; needs NVIDIA CUDA 12 and cuDNN 9 installed); for the installed extension, " +
+  'copy the libonnxruntime_providers_*.so it fetches into the extension\'s node_modules/onnxruntime-node/bin/napi-v6/linux/x64; or choose webgpu or cpu';
 
 /** The same, short, for auto's reasons (the log line and the engine card). */
 export const CUDA_INSTALL_HINT_SHORT = 'CUDA binaries not installed? `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (see README, GPU)';
