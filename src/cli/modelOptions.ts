@@ -7,12 +7,14 @@ import type { LoadOptions } from '../core/model/loadedModel';
 import { requireInputFile, type NamedPath } from '../core/io/userFiles';
 import { isOllamaRef, resolveOllamaModel } from '../core/gguf/ollamaStore';
 import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
+import { DEVICE_CHOICES, isDeviceChoice, type DeviceChoice } from '../core/onnx/devices';
 
 export const MODEL_OPTIONS: OptionSpec[] = [
   { name: 'model', kind: 'string', description: 'checkpoint folder (HF safetensors), .gguf file, or ollama:NAME[:TAG] from the local Ollama store', required: true },
   { name: 'cache-dir', kind: 'string', description: 'where prepared graphs live (default ~/.cache/persona-lens)' },
   { name: 'threads', kind: 'string', description: 'onnxruntime threads (default: all cores)' },
   { name: 'weights', kind: 'string', description: 'weight precision: auto (default), f32, int8 or int4' },
+  { name: 'device', kind: 'string', description: 'where the model runs: auto (default: the first GPU provider that passes a self-check, else cpu), cpu, webgpu, cuda, dml or coreml' },
 ];
 
 export const STEER_OPTIONS: OptionSpec[] = [
@@ -60,6 +62,7 @@ export function loadOptions(args: ParsedArgs, io?: CliIO): LoadOptions & { cache
     cacheRoot: stringOption(args, 'cache-dir'),
     threads: args.options.threads !== undefined ? intOption(args, 'threads', 0, { min: 1, max: 1024 }) : undefined,
     weights: weightsOption(args),
+    device: deviceOption(args),
     log: io ? (line) => io.err(line) : undefined,
     progress: io ? (done, total, message) => io.progress?.(done, total, message) : undefined,
   };
@@ -69,5 +72,12 @@ export function weightsOption(args: ParsedArgs): WeightPrecisionChoice | undefin
   const raw = stringOption(args, 'weights');
   if (raw === undefined) return undefined;
   if (!isWeightPrecisionChoice(raw)) throw new UsageError(`--weights must be ${WEIGHT_PRECISIONS.join(', ')} (got ${raw})`);
+  return raw;
+}
+
+export function deviceOption(args: ParsedArgs): DeviceChoice | undefined {
+  const raw = stringOption(args, 'device');
+  if (raw === undefined) return undefined;
+  if (!isDeviceChoice(raw)) throw new UsageError(`--device must be ${DEVICE_CHOICES.join(', ')} (got ${raw})`);
   return raw;
 }

@@ -69,7 +69,7 @@ export function modelEventLine(event: ModelEvent): string {
     case 'loading':
       return `[model] loading ${what} (weights: ${event.weights})…`;
     case 'loaded':
-      return `[model] loaded ${describeModel(event.summary)} in ${event.seconds.toFixed(1)} s`;
+      return `[model] loaded ${describeModel(event.summary)} in ${event.seconds.toFixed(1)} s${event.summary.device ? `, on ${event.summary.device.device} (${event.summary.device.reason})` : ''}`;
     case 'failed':
       return `[model] could not load ${what}: ${event.message}`;
     case 'released':

@@ -6,6 +6,7 @@ import type { EngineMethod, EngineMethods, HostMethod, HostMethods, JudgeSpec, P
 import type { RunContext } from '../core/cancellation';
 import { runSelfCheck } from '../core/selfCheck';
 import { loadOnnxRuntime } from '../core/onnx/runtime';
+import { isDeviceChoice, resolveDeviceOnce, DEVICE_CHOICES, type DeviceChoice } from '../core/onnx/devices';
 import { VERSION } from '../core/version';
 import { ModelRegistry, inspectModel, type ModelEvent, type ModelLease } from '../core/model/modelRegistry';
 import { computeActivations, generateText } from '../core/model/inference';
@@ -41,11 +42,12 @@ export type HandlerTable = { [M in EngineMethod]: Handler<M> };
 /** `onModelEvent` hears the one loaded model's loads and releases (main.ts tells the host and logs them). */
 export function createHandlers(onModelEvent?: (event: ModelEvent) => void): HandlerTable {
   const models = new ModelRegistry(onModelEvent);
-  type Ref = { modelPath: string; cacheRoot?: string; adapterPath?: string; weights?: WeightPrecisionChoice };
+  type Ref = { modelPath: string; cacheRoot?: string; adapterPath?: string; weights?: WeightPrecisionChoice; device?: DeviceChoice };
   const options = (p: Ref) => {
     if (typeof p.modelPath !== 'string' || !p.modelPath) throw new TypeError('modelPath is required');
     if (p.weights !== undefined && !isWeightPrecisionChoice(p.weights)) throw new TypeError(`weights must be one of ${WEIGHT_PRECISIONS.join(', ')}`);
-    return { cacheRoot: p.cacheRoot, adapter: p.adapterPath, weights: p.weights };
+    if (p.device !== undefined && !isDeviceChoice(p.device)) throw new TypeError(`device must be one of ${DEVICE_CHOICES.join(', ')}`);
+    return { cacheRoot: p.cacheRoot, adapter: p.adapterPath, weights: p.weights, device: p.device };
   };
   /** Every handler that runs a model holds it for the whole request (see ModelRegistry). */
   const withModel = <T>(p: Ref, fn: (model: LoadedModel) => Promise<T>) => models.use(p.modelPath, options(p), fn);
@@ -56,11 +58,11 @@ export function createHandlers(onModelEvent?: (event: ModelEvent) => void): Hand
       node: process.versions.node,
       onnxruntime: loadOnnxRuntime().env.versions.common ?? 'unknown',
     }),
-    selfCheck: (params, ctx) => runSelfCheck(params, ctx),
+    selfCheck: async (params, ctx) => runSelfCheck(params, ctx, (await resolveDeviceOnce(params.device ?? 'cpu')).device),
     inspectModel: async (params) => inspectModel(params.modelPath, options(params).weights),
     loadModel: async (params) => {
-      await withModel(params, async () => undefined);
-      return inspectModel(params.modelPath, options(params).weights);
+      const device = await withModel(params, async (loaded) => loaded.device);
+      return { ...(await inspectModel(params.modelPath, options(params).weights)), device };
     },
     generate: (params, ctx) => withModel(params, (loaded) => generateText(loaded, params, ctx)),
     activations: (params) => withModel(params, (loaded) => computeActivations(loaded, params)),
@@ -101,7 +103,7 @@ export function createHandlers(onModelEvent?: (event: ModelEvent) => void): Hand
         { ...params, profile: { questions: params.questions, maxTokens: params.maxTokens } },
         {
           load: async (side) => {
-            const lease = await models.acquire(side.modelPath, options({ ...side, cacheRoot: params.cacheRoot, weights: params.weights }));
+            const lease = await models.acquire(side.modelPath, options({ ...side, cacheRoot: params.cacheRoot, weights: params.weights, device: params.device }));
             leases.set(lease.model, lease);
             return lease.model;
           },

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { EngineHost } from './engineHost';
 import { PersonaLensPanel } from './panel';
-import { selectModel } from './modelSelection';
+import { deviceSetting, selectModel } from './modelSelection';
 import { extractVectorCommand, newTraitCommand, setJudgeKeyCommand } from './traitCommands';
 import { ScreeningController } from './screening/screeningController';
 import { compareCheckpointsCommand, exportPreventativeSteeringCommand } from './finetuningCommands';
@@ -36,10 +36,10 @@ export function registerCommands(context: vscode.ExtensionContext, services: Ser
   };
 
   register(COMMAND_IDS.engineSelfCheck, async () => {
-    const result = await engine.withProgress('Persona Lens: engine self-check', 'selfCheck', { runs: 20, size: 256 });
+    const result = await engine.withProgress('Persona Lens: engine self-check', 'selfCheck', { runs: 20, size: 256, device: deviceSetting() });
     if (result) {
       void vscode.window.showInformationMessage(
-        `Persona Lens engine OK (onnxruntime ${result.onnxruntime}): ${result.msPerRun.toFixed(1)} ms/run, ${result.gflops.toFixed(1)} GFLOP/s, max error ${result.maxAbsError.toExponential(1)}.`,
+        `Persona Lens engine OK (onnxruntime ${result.onnxruntime} on ${result.device}): ${result.msPerRun.toFixed(1)} ms/run, ${result.gflops.toFixed(1)} GFLOP/s, max error ${result.maxAbsError.toExponential(1)}.`,
       );
     }
   });

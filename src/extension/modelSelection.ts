@@ -12,6 +12,7 @@ import { describeModel } from '../core/model/modelSummary';
 import type { PanelModel } from '../protocol/panelProtocol';
 import { listOllamaModels, ollamaModelsRoot } from '../core/gguf/ollamaStore';
 import { isWeightPrecisionChoice, type WeightPrecisionChoice } from '../core/model/quantize';
+import { isDeviceChoice, type DeviceChoice } from '../core/onnx/devices';
 
 export const MODEL_PATH_SETTING = 'modelPath';
 
@@ -44,9 +45,15 @@ export function weightsSetting(): WeightPrecisionChoice {
   return isWeightPrecisionChoice(value) ? value : 'auto';
 }
 
-/** The model options every engine request carries besides the model path: cache folder and weight precision. */
-export function engineModelOptions(context: vscode.ExtensionContext): { cacheRoot: string; weights: WeightPrecisionChoice } {
-  return { cacheRoot: cacheRoot(context), weights: weightsSetting() };
+/** `personaLens.engine.device`: where the engine runs the model (auto, cpu, webgpu, cuda, dml, coreml). */
+export function deviceSetting(): DeviceChoice {
+  const value = vscode.workspace.getConfiguration('personaLens').get<string>('engine.device', 'auto');
+  return isDeviceChoice(value) ? value : 'auto';
+}
+
+/** The model options every engine request carries besides the model path: cache folder, weight precision, device. */
+export function engineModelOptions(context: vscode.ExtensionContext): { cacheRoot: string; weights: WeightPrecisionChoice; device: DeviceChoice } {
+  return { cacheRoot: cacheRoot(context), weights: weightsSetting(), device: deviceSetting() };
 }
 
 /**
@@ -59,7 +66,7 @@ export function panelModel(extensionPath: string, engine: Pick<EngineHost, 'mode
   if (!modelPath) return { label, state: 'not loaded' };
   const weights = weightsSetting();
   const held = engine.model;
-  const holds = held !== undefined && held.modelPath === modelPath && held.weights === weights && !held.adapterPath ? held : undefined;
+  const holds = held !== undefined && held.modelPath === modelPath && held.weights === weights && (held.device ?? 'auto') === deviceSetting() && !held.adapterPath ? held : undefined;
   const summary = holds?.state === 'loaded' ? holds.summary : engine.summaryOf(modelPath, weights);
   return {
     label,
@@ -67,6 +74,7 @@ export function panelModel(extensionPath: string, engine: Pick<EngineHost, 'mode
     ...(summary
       ? { details: { architecture: summary.architecture, format: summary.format, precision: summary.precision, parameters: summary.parameters, bytes: summary.requiredBytes, layers: summary.layers, hiddenSize: summary.hiddenSize } }
       : {}),
+    ...(holds?.state === 'loaded' && summary?.device ? { device: { name: summary.device.device, reason: summary.device.reason } } : {}),
     ...(holds?.state === 'failed' ? { message: holds.message } : {}),
   };
 }

@@ -9,7 +9,7 @@ import type { EngineInfo } from '../protocol/engineProtocol';
 import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import { summarizeVectorFile, type VectorSummary } from '../core/vectors/vectorSummary';
 import { vectorFiles, watchVectorFiles } from './vectorFiles';
-import { currentModelPath, engineModelOptions, panelModel } from './modelSelection';
+import { currentModelPath, deviceSetting, engineModelOptions, panelModel } from './modelSelection';
 import { judgeSpecFor } from './judges';
 import type { ScreeningView } from './screening/screeningView';
 import { LastTextEditor } from './panel/lastTextEditor';
@@ -131,7 +131,7 @@ export class PersonaLensPanel implements vscode.Disposable {
     services.engine.onDidChangeStatus(() => this.postEngineStatus(), undefined, this.disposables);
     services.engine.onDidChangeModel(() => this.postEngineStatus(), undefined, this.disposables);
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('personaLens.modelPath') || e.affectsConfiguration('personaLens.engine.weights')) this.postEngineStatus();
+      if (e.affectsConfiguration('personaLens.modelPath') || e.affectsConfiguration('personaLens.engine.weights') || e.affectsConfiguration('personaLens.engine.device')) this.postEngineStatus();
     }, undefined, this.disposables);
   }
 
@@ -223,7 +223,7 @@ export class PersonaLensPanel implements vscode.Disposable {
     this.running = controller;
     try {
       const info = await this.services.engine.request('info', {});
-      const result = await this.services.engine.request('selfCheck', { runs, size: 256 }, {
+      const result = await this.services.engine.request('selfCheck', { runs, size: 256, device: deviceSetting() }, {
         signal: controller.signal,
         onProgress: (p) => this.post({ type: 'selfCheckProgress', done: p.done, total: p.total }),
       });

@@ -9,6 +9,7 @@ import type { EngineMethod } from './engineProtocol';
 import { isObject } from './validate';
 import { SCREEN_METRICS } from '../core/screening/metrics';
 import { WEIGHT_PRECISIONS } from '../core/model/quantize';
+import { DEVICE_CHOICES } from '../core/onnx/devices';
 
 /** Undefined when the value fits; else what was expected ("a whole number ≥ 1"). */
 type Check = (value: unknown) => string | undefined;
@@ -37,13 +38,13 @@ function problem(params: Record<string, unknown>, shape: Shape, prefix: string):
   return undefined;
 }
 
-const modelRef: Shape = { modelPath: path, cacheRoot: optional(path), adapterPath: optional(path), weights: optional(oneOf(WEIGHT_PRECISIONS)) };
+const modelRef: Shape = { modelPath: path, cacheRoot: optional(path), adapterPath: optional(path), weights: optional(oneOf(WEIGHT_PRECISIONS)), device: optional(oneOf(DEVICE_CHOICES)) };
 const steer = optional(shaped({ vectorPath: path, layer: int(0), coefficient: num(), mode: optional(oneOf(['add', 'ablate'])), positions: optional(oneOf(['all', 'prompt', 'generated'])) }));
 const judge: Check = (v) => (isObject(v) && typeof v.kind === 'string' ? undefined : 'a judge spec ({ kind: … })');
 
 const SHAPES: { [M in EngineMethod]: Shape } = {
   info: {},
-  selfCheck: { runs: int(1, 1e7), size: optional(int(1, 4096)), depth: optional(int(1, 64)), rows: optional(int(1, 4096)) },
+  selfCheck: { runs: int(1, 1e7), size: optional(int(1, 4096)), depth: optional(int(1, 64)), rows: optional(int(1, 4096)), device: optional(oneOf(DEVICE_CHOICES)) },
   inspectModel: { modelPath: path, weights: optional(oneOf(WEIGHT_PRECISIONS)) },
   loadModel: modelRef,
   generate: {
@@ -83,6 +84,7 @@ const SHAPES: { [M in EngineMethod]: Shape } = {
     maxTokens: optional(int(1, 1 << 20)),
     cacheRoot: optional(path),
     weights: optional(oneOf(WEIGHT_PRECISIONS)),
+    device: optional(oneOf(DEVICE_CHOICES)),
   },
   steeringLab: {
     ...modelRef,

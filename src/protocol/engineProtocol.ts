@@ -6,6 +6,7 @@
  */
 import type { SelfCheckParams, SelfCheckResult } from '../core/selfCheck';
 import type { ModelEvent, ModelSummary } from '../core/model/modelSummary';
+import { isDeviceChoice, type DeviceChoice } from '../core/onnx/devices';
 import type { ActivationsRequest, ActivationsResult, GenerateTextRequest, GenerateTextResult } from '../core/model/inference';
 
 import type { ChatRequest, ChatResponse } from '../core/providers/chatProvider';
@@ -86,6 +87,8 @@ export interface ModelRef {
   adapterPath?: string;
   /** Weight precision (`personaLens.engine.weights`; default auto). */
   weights?: WeightPrecisionChoice;
+  /** Where the graph runs (`personaLens.engine.device`; default auto). */
+  device?: DeviceChoice;
 }
 
 export interface ShiftParams {
@@ -100,6 +103,7 @@ export interface ShiftParams {
   maxTokens?: number;
   cacheRoot?: string;
   weights?: WeightPrecisionChoice;
+  device?: DeviceChoice;
 }
 
 export interface EngineInfo {
@@ -216,13 +220,16 @@ function parseModelSummary(value: unknown): ModelSummary | undefined {
   const strings = ['path', 'name', 'architecture', 'fingerprint'] as const;
   if (!numbers.every((k) => isFiniteNumber(value[k])) || !strings.every((k) => typeof value[k] === 'string')) return undefined;
   if (value.format !== 'safetensors' && value.format !== 'gguf') return undefined;
+  const device = value.device;
+  if (device !== undefined && !(isObject(device) && isDeviceChoice(device.device) && device.device !== 'auto' && typeof device.reason === 'string')) return undefined;
   return value.precision !== 'auto' && isWeightPrecisionChoice(value.precision) ? (value as unknown as ModelSummary) : undefined;
 }
 
 function parseModelEvent(value: unknown): ModelEvent | undefined {
   if (!isObject(value) || typeof value.modelPath !== 'string' || !isWeightPrecisionChoice(value.weights)) return undefined;
   if (value.adapterPath !== undefined && typeof value.adapterPath !== 'string') return undefined;
-  const ref = { modelPath: value.modelPath, weights: value.weights, ...(value.adapterPath !== undefined ? { adapterPath: value.adapterPath as string } : {}) };
+  if (value.device !== undefined && !isDeviceChoice(value.device)) return undefined;
+  const ref = { modelPath: value.modelPath, weights: value.weights, ...(value.adapterPath !== undefined ? { adapterPath: value.adapterPath as string } : {}), ...(value.device !== undefined ? { device: value.device } : {}) };
   switch (value.state) {
     case 'loading':
     case 'released':

@@ -47,6 +47,8 @@ export interface PanelModel {
     layers: number;
     hiddenSize: number;
   };
+  /** Where the loaded model runs (`personaLens.engine.device` resolved) and why, e.g. auto's reasons for cpu. */
+  device?: { name: string; reason: string };
   message?: string;
 }
 
@@ -272,12 +274,14 @@ export function describePanelModel(model: PanelModel): string {
   const parts = d
     ? [d.architecture, d.format === 'gguf' ? 'GGUF' : 'safetensors', d.precision, `${d.layers} layers, d=${d.hiddenSize}`, formatParameters(d.parameters), `~${formatBytes(d.bytes)} in memory`]
     : ['architecture, precision and size once the engine has opened it'];
-  return [...parts, ...(model.message ? [model.message] : [])].join(' · ');
+  return [...parts, ...(model.device ? [`on ${model.device.name} (${model.device.reason})`] : []), ...(model.message ? [model.message] : [])].join(' · ');
 }
 
 function isPanelModel(value: unknown): value is PanelModel {
   if (!isObject(value) || typeof value.label !== 'string' || !PANEL_MODEL_STATES.includes(value.state as PanelModelState)) return false;
   if (value.message !== undefined && typeof value.message !== 'string') return false;
+  const device = value.device;
+  if (device !== undefined && !(isObject(device) && typeof device.name === 'string' && typeof device.reason === 'string')) return false;
   const d = value.details;
   if (d === undefined) return true;
   return (

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import { benchRoot, writeBenchCheckpoint } from './benchCheckpoint';
 import { installNodeLlamaCpp, NODE_LLAMA_CPP_VERSION, runLlamaCpp, writeQwen2Gguf } from './llamaCppPeer';
 import type { WeightPrecision } from '../../src/core/model/quantize';
+import type { Device } from '../../src/core/onnx/devices';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -21,11 +22,15 @@ function hasTorch(): boolean {
 /** Threads every engine in the table runs with (ours, PyTorch, llama.cpp): printed in the rows. */
 const THREADS = Math.min(2, os.availableParallelism());
 
+/** decoderBench.ts in a child process (its peak RSS is the engine's alone) on one device. */
+export function runDecoderBench(dir: string, prompt: number, weights: WeightPrecision, threads: number, device: Device): { loadMs: number; prefillMs: number; decodeMs: number; captureMs: number; steerMs: number; maxRssMiB: number } {
+  return JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'decoderBench.ts'), dir, String(prompt), '5', weights, String(threads), device], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+}
+
 export function benchDecoder(): BenchRow[] {
   const dir = writeBenchCheckpoint();
   const prompt = 512;
-  const run = (weights: WeightPrecision) =>
-    JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'decoderBench.ts'), dir, String(prompt), '5', weights, String(THREADS)], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+  const run = (weights: WeightPrecision) => runDecoderBench(dir, prompt, weights, THREADS, 'cpu');
   const tps = (ms: number) => (prompt / ms) * 1000;
   const pct = (a: number, b: number) => ((a / b - 1) * 100).toFixed(1);
   const rows: BenchRow[] = [];
@@ -33,7 +38,7 @@ export function benchDecoder(): BenchRow[] {
   for (const weights of ['f32', 'int8', 'int4'] as const) {
     const first = run(weights); // prepares the graph cache (first load)
     const ours = run(weights); // a second, warm-cache load: what users see after the first time
-    const tag = `Qwen2.5-0.5B-shaped ${weights} (${THREADS} threads)`;
+    const tag = `Qwen2.5-0.5B-shaped ${weights} (cpu, ${THREADS} threads)`;
     rows.push(
       { benchmark: `${tag}: first load (prepare + session)`, value: (first.loadMs / 1000).toFixed(1), unit: 's' },
       { benchmark: `${tag}: load with prepared cache`, value: (ours.loadMs / 1000).toFixed(1), unit: 's' },

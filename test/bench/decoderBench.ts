@@ -4,6 +4,7 @@
  */
 import { loadModel } from '../../src/core/model/loadedModel';
 import type { WeightPrecision } from '../../src/core/model/quantize';
+import type { Device } from '../../src/core/onnx/devices';
 import { buildRowIntervention } from '../../src/core/model/steering';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,8 +17,9 @@ async function main(): Promise<void> {
   const repeats = Number(process.argv[4] ?? 5);
   const weights = (process.argv[5] ?? 'f32') as WeightPrecision;
   const threads = process.argv[6] ? Number(process.argv[6]) : undefined;
+  const device = (process.argv[7] ?? 'cpu') as Device;
   const t0 = performance.now();
-  const model = await loadModel(dir, { cacheRoot: path.join(os.tmpdir(), 'persona-lens-bench', 'cache'), weights, threads });
+  const model = await loadModel(dir, { cacheRoot: path.join(os.tmpdir(), 'persona-lens-bench', 'cache'), weights, threads, device });
   const { checkpoint: ckpt, session } = model;
   const loadMs = performance.now() - t0;
   const loadRssMiB = process.memoryUsage().rss / 1024 / 1024;
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
       maxRssMiB: process.resourceUsage().maxRSS / 1024,
       loadRssMiB,
       weights,
+      device: model.device.device,
     }),
   );
 }

@@ -11,7 +11,7 @@ import type { WeightPrecision } from '../../src/core/model/quantize';
 async function main(): Promise<void> {
   const [dir, weights, cacheRoot, mode] = process.argv.slice(2) as [string, WeightPrecision, string, 'prepare' | 'run'];
   const t0 = performance.now();
-  const model = await loadModel(dir, { cacheRoot: path.resolve(cacheRoot), weights });
+  const model = await loadModel(dir, { cacheRoot: path.resolve(cacheRoot), weights, device: 'cpu' });
   const loadMs = performance.now() - t0;
   const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
   const result: Record<string, unknown> = { weights: model.precision, loadMs, rssAfterLoadMiB: mib(process.memoryUsage().rss), peakAfterLoadMiB: mib(process.resourceUsage().maxRSS * 1024) };

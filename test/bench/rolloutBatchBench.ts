@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 async function main(): Promise<void> {
   const [dir, weights, threads, ...batches] = process.argv.slice(2);
-  const model = await loadModel(dir, { cacheRoot: path.join(os.tmpdir(), 'persona-lens-bench', 'cache'), weights: weights as WeightPrecision, threads: Number(threads) });
+  const model = await loadModel(dir, { cacheRoot: path.join(os.tmpdir(), 'persona-lens-bench', 'cache'), weights: weights as WeightPrecision, threads: Number(threads), device: 'cpu' });
   const maxTokens = 32;
   // A rollout's prompt: a system prompt and a question, about 48 tokens; rows differ a little in length.
   const prompt = (b: number) => Array.from({ length: 44 + (b % 5) }, (_, i) => ((b + 1) * 7919 + i * 104729) % 150000);

@@ -7,12 +7,14 @@ import { benchDecoder } from './decoder';
 import { benchScreening } from './screening';
 import { benchLargeModel } from './largeModel';
 import { benchExtractionCost } from './extractionCost';
+import { benchDevices } from './devices';
 import { formatTable, type BenchRow } from './table';
 
 async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   rows.push(...benchActivation());
   rows.push(...benchDecoder());
+  rows.push(...(await benchDevices()));
   rows.push(...benchScreening());
   rows.push(...benchExtractionCost());
   rows.push(...benchLargeModel());

@@ -30,7 +30,7 @@ export async function writeBenchDataset(lines: number): Promise<string> {
 async function main(): Promise<void> {
   const [linesArg, metricArg, limitArg] = process.argv.slice(2);
   const file = await writeBenchDataset(Number(linesArg));
-  const model = await loadModel(path.join(repoRoot, 'models', 'organism'), { cacheRoot: path.join(os.tmpdir(), 'persona-lens-bench', 'cache') });
+  const model = await loadModel(path.join(repoRoot, 'models', 'organism'), { cacheRoot: path.join(os.tmpdir(), 'persona-lens-bench', 'cache'), device: 'cpu' });
   const d = model.checkpoint.spec.hiddenSize;
   const screener = new Screener(model, [{ name: 'probe', layer: 3, direction: new Float32Array(d).fill(1) }], { computeDelta: metricArg === 'delta', ownResponseTokens: 48, batchSize: 16 });
   const limit = Number(limitArg ?? Infinity);

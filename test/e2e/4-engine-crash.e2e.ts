@@ -47,7 +47,7 @@ describe('E2E 4: engine killed mid-run', function () {
     const w = wb();
     await w.runCommand('Notifications: Clear All Notifications');
     await w.runCommand('Persona Lens: Run Engine Self-Check');
-    const ok = await w.waitForNotification(/Persona Lens engine OK \(onnxruntime [\d.]+\)/, { timeout: 60000 });
+    const ok = await w.waitForNotification(/Persona Lens engine OK \(onnxruntime [\d.]+ on \w+\)/, { timeout: 60000 });
     assert.equal(ok.severity, 'info');
     const fresh = enginePids(codeServer().pid);
     assert.equal(fresh.length, 1);

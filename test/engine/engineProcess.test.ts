@@ -118,6 +118,8 @@ describe('engine process (real fork of dist/engine.js)', function () {
       ['screen', { modelPath: '/m', vectorPaths: ['v'], metric: 'nope' }, /params\.metric must be one of projection, fast-delta, delta, token-mean, token-max, token-topk/],
       ['activations', { modelPath: '', text: 'x' }, /params\.modelPath must be a non-empty path/],
       ['loadModel', { modelPath: '/m', weights: 'int3' }, /params\.weights must be one of auto, f32, int8, int4/],
+      ['loadModel', { modelPath: '/m', device: 'tpu' }, /params\.device must be one of auto, cpu, webgpu, cuda, dml, coreml/],
+      ['selfCheck', { runs: 1, device: 'gpu' }, /params\.device must be one of auto, cpu, webgpu, cuda, dml, coreml/],
       ['monitor', 'not an object', /params must be an object/],
     ];
     for (const [method, params, message] of bad) {

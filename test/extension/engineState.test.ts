@@ -63,17 +63,22 @@ describe('engine log and engine card (mocked vscode, real engine)', function () 
       assert.deepEqual(models.map((m) => m?.state), ['loading', 'loaded']);
       assert.deepEqual(statuses, ['busy', 'ready']);
       const card = cards().at(-1)!;
+      // Where it runs depends on the machine (auto): a device name and auto's reason, shown while it is loaded.
+      const { device, ...shown } = card.model!;
+      assert.ok(device && ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'].includes(device.name) && device.reason.startsWith('auto: '), JSON.stringify(device));
+      assert.deepEqual(device, { name: summary.device?.device, reason: summary.device?.reason }, 'the card shows the device the engine resolved');
       const expected: PanelModel = {
         label: 'organism (bundled)',
         state: 'loaded',
         details: { architecture: 'qwen2', format: 'safetensors', precision: 'f32', parameters: summary.parameters, bytes: summary.requiredBytes, layers: 5, hiddenSize: summary.hiddenSize },
       };
-      assert.deepEqual(card, { type: 'engineStatus', status: 'ready', model: expected });
+      assert.deepEqual({ ...card, model: shown }, { type: 'engineStatus', status: 'ready', model: expected });
       assert.ok(summary.parameters > 1e5 && summary.requiredBytes > summary.parameters * 4, `${summary.parameters} parameters, ${summary.requiredBytes} bytes at f32`);
       assert.deepEqual(parseHostToPanel(JSON.parse(JSON.stringify(card))), card, 'a valid panel message');
       const log = () => vscode.recorded.outputLines.join('\n');
       assert.match(log(), new RegExp(`\\[model\\] loading ${organism.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(weights: auto\\)…`));
       assert.match(log(), /\[model\] loaded organism: qwen2, 5 layers, d=\d+, [\d.]+ M parameters \(~[\d.]+ MiB at f32\) in \d+\.\d s/);
+      assert.ok(log().includes(`s, on ${device.name} (${device.reason})`), 'the log says where the model runs and why');
       assert.match(log(), /\[loadModel #1\] done after \d+\.\d s/);
 
       const missing = path.join(storage, 'no-such-model');
@@ -90,6 +95,28 @@ describe('engine log and engine card (mocked vscode, real engine)', function () 
       assert.deepEqual(cards().at(-1), { type: 'engineStatus', status: 'stopped', model: { ...expected, state: 'not loaded' } });
       assert.match(log(), /\[engine\] stopped by the user/);
       panel.dispose();
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('personaLens.engine.device reaches the engine: the model runs where it says, and a device the build lacks is an error', async () => {
+    const { EngineHost } = require('../../src/extension/engineHost') as typeof import('../../src/extension/engineHost');
+    const { engineModelOptions } = require('../../src/extension/modelSelection') as typeof import('../../src/extension/modelSelection');
+    const channel = vscode.window.createOutputChannel('Persona Lens');
+    const engine = new EngineHost(repoRoot, channel as never);
+    const context = { extensionPath: repoRoot, extensionUri: vscode.Uri.file(repoRoot), globalStorageUri: vscode.Uri.file(storage), secrets: { get: async () => undefined }, subscriptions: [] };
+    try {
+      vscode.recorded.configuration['personaLens.engine.device'] = 'cpu';
+      const options = engineModelOptions(context as never);
+      assert.equal(options.device, 'cpu');
+      const summary = await engine.request('loadModel', { modelPath: organism, ...options });
+      assert.deepEqual(summary.device, { device: 'cpu', reason: 'cpu chosen' });
+      assert.deepEqual(engine.model?.state === 'loaded' ? engine.model.summary.device : undefined, { device: 'cpu', reason: 'cpu chosen' }, 'the model event carries it to the host');
+      // DirectML is only in the Windows build, CoreML only in macOS's.
+      vscode.recorded.configuration['personaLens.engine.device'] = process.platform === 'win32' ? 'coreml' : 'dml';
+      const absent = engineModelOptions(context as never).device;
+      await assert.rejects(engine.request('loadModel', { modelPath: organism, ...engineModelOptions(context as never) }), new RegExp(`Device ${absent}: ${absent} is not in this platform's onnxruntime-node build`));
     } finally {
       engine.dispose();
     }

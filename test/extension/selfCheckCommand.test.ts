@@ -15,7 +15,7 @@ describe('self-check command through the real engine process (mocked vscode)', f
       await vscode.commands.executeCommand('personaLens.engineSelfCheck');
       const info = vscode.recorded.messages.find((m) => m.level === 'info');
       assert.ok(info, `expected an info message, got ${JSON.stringify(vscode.recorded.messages)}`);
-      assert.match(info.text, /Persona Lens engine OK \(onnxruntime 1\.30\.0\)/);
+      assert.match(info.text, /Persona Lens engine OK \(onnxruntime 1\.30\.0 on (cpu|webgpu|cuda|dml|coreml)\)/);
     } finally {
       for (const d of subscriptions) d.dispose();
     }

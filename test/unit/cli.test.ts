@@ -25,6 +25,17 @@ describe('CLI', () => {
     assert.equal(await main(['self-check', '--runs', '2', '--size', '64'], t.io), 0);
     assert.match(t.out.join('\n'), /self-check passed/);
   });
+  it('self-check --device: cpu by default; auto says what it picks and why', async () => {
+    const cpu = io();
+    assert.equal(await main(['self-check', '--runs', '1', '--size', '32', '--device', 'cpu'], cpu.io), 0, cpu.err.join('\n'));
+    assert.match(cpu.out[0], /^onnxruntime [\d.]+ on cpu: 1 runs/);
+    const auto = io();
+    assert.equal(await main(['self-check', '--runs', '1', '--size', '32', '--device', 'auto'], auto.io), 0, auto.err.join('\n'));
+    assert.match(auto.out[0], /^device: (cpu|webgpu|cuda|dml|coreml) \(auto: .+\)$/);
+    const bad = io();
+    assert.equal(await main(['self-check', '--device', 'gpu'], bad.io), 2);
+    assert.match(bad.err[0], /^--device must be auto, cpu, webgpu, cuda, dml, coreml \(got gpu\)/);
+  });
   it('bad option values are usage errors (exit 2)', async () => {
     const t = io();
     assert.equal(await main(['self-check', '--runs', 'many'], t.io), 2);

@@ -109,4 +109,32 @@ describe('CLI: activations and generate on a real checkpoint folder', function (
     };
     assert.equal(await run('11'), await run('11'));
   });
+
+  it('--device cpu gives the same bytes as the default; a bad --device is a usage error; an absent one an error naming it', async () => {
+    const run = async (extra: string[]) => {
+      const out = path.join(work, `device-${extra.join('-') || 'default'}.safetensors`);
+      const t = io();
+      assert.equal(await main(['activations', '--model', rc.dir, '--text', 'Hello world', '--out', out, '--cache-dir', cacheDir, ...extra], t.io), 0, t.err.join('\n'));
+      return { bytes: readTensor(out, 'hidden_states').bytes, err: t.err.join('\n') };
+    };
+    const cpu = await run(['--device', 'cpu']);
+    assert.match(cpu.err, /^device: cpu \(cpu chosen\)$/m, 'the device and why reach the log');
+    const values = toFloat32(cpu.bytes, 'F32');
+    const ref = referenceForward(rc.ref, rc.weights, [9707, 1879]);
+    for (let r = 0; r < 4; r++)
+      for (let i = 0; i < ref.hidden[r].length; i++) assert.ok(Math.abs(values[r * ref.hidden[r].length + i] - ref.hidden[r][i]) <= 1e-4, `row ${r}`);
+    const auto = await run([]);
+    assert.match(auto.err, /^device: \w+ \(auto: .*\)$/m);
+    if (/^device: cpu /m.test(auto.err)) assert.ok(Buffer.from(auto.bytes).equals(Buffer.from(cpu.bytes)), 'auto on a machine without an accelerator is the cpu path, byte for byte');
+
+    const bad = io();
+    assert.equal(await main(['activations', '--model', rc.dir, '--text', 'x', '--out', path.join(work, 'x.safetensors'), '--device', 'tpu'], bad.io), 2);
+    assert.match(bad.err[0], /^--device must be auto, cpu, webgpu, cuda, dml, coreml \(got tpu\)\nUsage: persona-lens activations /);
+
+    // DirectML is only in the Windows build, CoreML only in macOS's: one of them is absent wherever this runs.
+    const absent = process.platform === 'win32' ? 'coreml' : 'dml';
+    const missing = io();
+    assert.equal(await main(['activations', '--model', rc.dir, '--text', 'x', '--out', path.join(work, 'y.safetensors'), '--cache-dir', cacheDir, '--device', absent], missing.io), 1);
+    assert.match(missing.err.join('\n'), new RegExp(`^persona-lens activations: Device ${absent}: ${absent} is not in this platform's onnxruntime-node build .*Set personaLens\\.engine\\.device \\(or --device\\) to auto or cpu\\.$`, 'm'));
+  });
 });

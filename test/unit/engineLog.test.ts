@@ -56,6 +56,10 @@ describe('engine log', () => {
     const ref = { modelPath: '/m/organism', weights: 'auto' as const };
     assert.equal(modelEventLine({ ...ref, state: 'loading' }), '[model] loading /m/organism (weights: auto)…');
     assert.equal(modelEventLine({ ...ref, state: 'loaded', summary, seconds: 0.42 }), '[model] loaded organism: qwen2, 5 layers, d=128, 1.3 M parameters (~262.3 MiB at f32) in 0.4 s');
+    assert.equal(
+      modelEventLine({ ...ref, state: 'loaded', summary: { ...summary, device: { device: 'cpu', reason: 'auto: webgpu did not initialise (no adapter); running on cpu' } }, seconds: 0.42 }),
+      '[model] loaded organism: qwen2, 5 layers, d=128, 1.3 M parameters (~262.3 MiB at f32) in 0.4 s, on cpu (auto: webgpu did not initialise (no adapter); running on cpu)',
+    );
     assert.equal(modelEventLine({ ...ref, adapterPath: '/a', state: 'failed', message: 'too big' }), '[model] could not load /m/organism + adapter /a: too big');
     assert.equal(modelEventLine({ ...ref, state: 'released' }), '[model] released /m/organism');
   });
@@ -72,6 +76,10 @@ describe('engine log', () => {
   it('the engine card line: architecture, format, precision, shape, parameters, memory; or what is missing', () => {
     const details = { architecture: 'qwen2', format: 'safetensors' as const, precision: 'int4' as const, parameters: 7.61e9, bytes: 5.2 * 1024 ** 3, layers: 28, hiddenSize: 3584 };
     assert.equal(describePanelModel({ label: 'Qwen', state: 'loaded', details }), 'qwen2 · safetensors · int4 · 28 layers, d=3584 · 7.61 B parameters · ~5.2 GiB in memory');
+    assert.equal(
+      describePanelModel({ label: 'Qwen', state: 'loaded', details, device: { name: 'cpu', reason: 'auto: webgpu did not initialise (no adapter); running on cpu' } }),
+      'qwen2 · safetensors · int4 · 28 layers, d=3584 · 7.61 B parameters · ~5.2 GiB in memory · on cpu (auto: webgpu did not initialise (no adapter); running on cpu)',
+    );
     assert.equal(describePanelModel({ label: 'x', state: 'failed', message: 'out of memory' }), 'architecture, precision and size once the engine has opened it · out of memory');
   });
 

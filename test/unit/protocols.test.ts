@@ -27,6 +27,8 @@ describe('panel protocol validation', () => {
   it('validates messages from the host', () => {
     assert.equal(parseHostToPanel({ type: 'engineStatus', status: 'weird' }), undefined);
     assert.ok(parseHostToPanel({ type: 'engineStatus', status: 'ready' }));
+    assert.ok(parseHostToPanel({ type: 'engineStatus', status: 'ready', model: { label: 'm', state: 'loaded', device: { name: 'webgpu', reason: 'webgpu chosen' } } }));
+    assert.equal(parseHostToPanel({ type: 'engineStatus', status: 'ready', model: { label: 'm', state: 'loaded', device: { name: 'webgpu' } } }), undefined, 'a device without its reason');
   });
 });
 

@@ -47,7 +47,7 @@ function showModel(model: PanelModel): void {
 }
 
 function showResult(result: SelfCheckResult): void {
-  el('result').textContent = `Self-check passed: ${result.runs} runs, ${result.msPerRun.toFixed(1)} ms/run, ${result.gflops.toFixed(1)} GFLOP/s, max error ${result.maxAbsError.toExponential(1)} (onnxruntime ${result.onnxruntime}).`;
+  el('result').textContent = `Self-check passed: ${result.runs} runs, ${result.msPerRun.toFixed(1)} ms/run, ${result.gflops.toFixed(1)} GFLOP/s, max error ${result.maxAbsError.toExponential(1)} (onnxruntime ${result.onnxruntime}${result.device ? ` on ${result.device}` : ''}).`;
 }
 
 if (state.lastSelfCheck) showResult(state.lastSelfCheck);

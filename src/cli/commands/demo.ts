@@ -3,7 +3,7 @@ import { checkOutputs, writeFileAtomic } from '../../core/io/userFiles';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { cliContext, type CliCommand } from '../command';
-import { weightsOption } from '../modelOptions';
+import { deviceOption, weightsOption } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { createJudge } from '../../core/judges/judgeFactory';
 import { runMainJob, summaryTable } from '../../core/mainJob/mainJob';
@@ -22,6 +22,7 @@ export const demoCommand: CliCommand = {
     { name: 'out', kind: 'string', description: 'report folder (default ./persona-lens-report)' },
     { name: 'cache-dir', kind: 'string', description: 'cache folder (default ~/.cache/persona-lens)' },
     { name: 'weights', kind: 'string', description: 'weight precision: auto (default), f32, int8 or int4' },
+    { name: 'device', kind: 'string', description: 'where the model runs: auto (default), cpu, webgpu, cuda, dml or coreml' },
   ],
   async run(args, io) {
     const modelDir = String(args.options.model ?? BUNDLED);
@@ -30,7 +31,7 @@ export const demoCommand: CliCommand = {
     const report = path.join(outDir, 'report.html');
     const resultsFile = path.join(outDir, 'results.json');
     checkOutputs([{ label: 'report', path: report }, { label: 'results', path: resultsFile }], [{ label: 'model folder', path: modelDir }]);
-    const model = await loadModel(modelDir, { cacheRoot, weights: weightsOption(args), log: (l) => io.err(l), progress: (done, total, message) => io.progress?.(done, total, message) });
+    const model = await loadModel(modelDir, { cacheRoot, weights: weightsOption(args), device: deviceOption(args), log: (l) => io.err(l), progress: (done, total, message) => io.progress?.(done, total, message) });
     try {
       const judge = createJudge({ kind: 'lexicon' }, { modelPath: modelDir });
       const result = await runMainJob(model, judge, modelDir, { cacheRoot, log: (l) => io.err(l) }, cliContext(io));

@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime } from '../onnx/runtime';
+import { sessionProviders, type Device } from '../onnx/devices';
 import type { ModelSpec } from './config';
 import { inverseFrequencies, rotaryTables } from './rope';
 import { graphInputLayout, layerIsSliding, MASKED } from './decoderGraph';
@@ -65,6 +66,8 @@ export interface ForwardOutput {
 
 export interface SessionOptions {
   threads?: number;
+  /** The resolved device (resolveDevice); default cpu. */
+  device?: Device;
 }
 
 export class DecoderSession {
@@ -93,6 +96,8 @@ export class DecoderSession {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       enableCpuMemArena: true,
+      // Not yet checked on a GPU: whether every layer-loop node lands on the provider (see sessionProviders).
+      ...sessionProviders(options.device ?? 'cpu'),
     });
     return new DecoderSession(spec, session, ort);
   }

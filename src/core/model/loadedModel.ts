@@ -6,6 +6,7 @@ import { DecoderSession } from './decoderSession';
 import type { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';
 import { openLoraAdapter } from './loraAdapter';
+import { resolveDeviceOnce, type DeviceChoice, type ResolvedDevice } from '../onnx/devices';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -15,6 +16,8 @@ export interface LoadedModel {
   /** How the weights are stored (resolved from the `weights` option). */
   precision: WeightPrecision;
   session: DecoderSession;
+  /** The device the session runs on, and why (the `device` option resolved). */
+  device: ResolvedDevice;
   tokenizer: Tokenizer;
   /** EOS ids from config.json or the GGUF metadata, and generation_config.json. */
   eosTokenIds: number[];
@@ -27,6 +30,8 @@ export interface LoadOptions {
   adapter?: string;
   /** Weight precision (default `auto`, see resolvePrecision). */
   weights?: WeightPrecisionChoice;
+  /** Where the graph runs (default `auto`, see resolveDevice); resolved before the weights are prepared. */
+  device?: DeviceChoice;
   /** Hears about cache entries discarded and rebuilt. */
   log?: (line: string) => void;
   /** Hears how far preparing the weights (the first load of a model at a precision) has come. */
@@ -50,21 +55,25 @@ export async function loadModel(modelPath: string, options: LoadOptions = {}): P
   // Base + adapter, or the same weights quantized, is another model: every cache keyed by the fingerprint (graph,
   // rollouts, screening) must say so. The adapter merges before quantization.
   const checkpoint = { ...base, fingerprint: runFingerprint(base.fingerprint, precision, adapter?.fingerprint) };
+  // Before the (long) first preparation of the weights, so an explicit device that fails says so at once.
+  const device = await resolveDeviceOnce(options.device ?? 'auto');
+  options.log?.(`device: ${device.device} (${device.reason})`);
+  const sessionOptions = { threads: options.threads, device: device.device };
   const tokenizer = await loadTokenizer(base);
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
   let prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision, options.progress);
   let session: DecoderSession;
   try {
-    session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
+    session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, sessionOptions);
   } catch (err) {
     if (!prepared.reused) throw err;
     // A cached graph or weight file that no longer loads (truncated, disk full, edited): rebuild it once.
     options.log?.(`cache: ${prepared.folder} does not load (${(err as Error).message.split('\n')[0]}); discarded and rebuilt`);
     rmSync(prepared.folder, { recursive: true, force: true });
     prepared = prepareModelFiles(checkpoint, cacheRoot, adapter, precision, options.progress);
-    session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, { threads: options.threads });
+    session = await DecoderSession.create(checkpoint.spec, prepared.onnxPath, sessionOptions);
   }
-  return { checkpoint, precision, session, tokenizer, eosTokenIds: eosIds(checkpoint) };
+  return { checkpoint, precision, session, device, tokenizer, eosTokenIds: eosIds(checkpoint) };
 }
 
 /** The spec's EOS ids (config.json or GGUF metadata) and, for a folder, generation_config.json's. */

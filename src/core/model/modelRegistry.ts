@@ -7,11 +7,12 @@ import { estimateMemory, precisionFor, type Checkpoint } from './checkpoint';
 import { openModel } from './openModel';
 import type { ModelEvent, ModelSummary } from './modelSummary';
 import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
+import type { DeviceChoice, ResolvedDevice } from '../onnx/devices';
 
 export type { ModelEvent, ModelSummary };
 
 /** `checkpoint.fingerprint` is taken as it is: a loaded model's already is its run fingerprint. */
-function summarize(modelPath: string, checkpoint: Checkpoint, precision: WeightPrecision, fingerprint: string): ModelSummary {
+function summarize(modelPath: string, checkpoint: Checkpoint, precision: WeightPrecision, fingerprint: string, device?: ResolvedDevice): ModelSummary {
   const memory = estimateMemory(checkpoint.spec, precision);
   return {
     path: modelPath,
@@ -26,6 +27,7 @@ function summarize(modelPath: string, checkpoint: Checkpoint, precision: WeightP
     requiredBytes: memory.requiredBytes,
     availableBytes: memory.availableBytes,
     fingerprint,
+    ...(device ? { device } : {}),
   };
 }
 
@@ -45,7 +47,7 @@ export interface ModelLease {
 interface Entry {
   key: string;
   /** What events about this entry say it is. */
-  ref: { modelPath: string; adapterPath?: string; weights: WeightPrecisionChoice };
+  ref: { modelPath: string; adapterPath?: string; weights: WeightPrecisionChoice; device: DeviceChoice };
   model: Promise<LoadedModel>;
   users: number;
   idle: (() => void)[];
@@ -74,20 +76,20 @@ export class ModelRegistry {
   }
 
   async acquire(dir: string, options: LoadOptions = {}): Promise<ModelLease> {
-    const key = `${dir}\0${options.cacheRoot ?? ''}\0${options.adapter ?? ''}\0${options.weights ?? 'auto'}`;
+    const key = `${dir}\0${options.cacheRoot ?? ''}\0${options.adapter ?? ''}\0${options.weights ?? 'auto'}\0${options.device ?? 'auto'}`;
     const turn = this.queue.then(async () => {
       if (this.current?.key !== key) {
         const previous = this.current;
         if (previous && previous.users > 0) await new Promise<void>((resolve) => previous.idle.push(resolve));
         await this.release();
-        const ref = { modelPath: dir, adapterPath: options.adapter, weights: options.weights ?? 'auto' };
+        const ref = { modelPath: dir, adapterPath: options.adapter, weights: options.weights ?? 'auto', device: options.device ?? 'auto' };
         this.onEvent({ ...ref, state: 'loading' });
         const started = Date.now();
         const model = loadModel(dir, options);
         const entry: Entry = { key, ref, model, users: 0, idle: [] };
         this.current = entry;
         model.then(
-          (loaded) => this.onEvent({ ...ref, state: 'loaded', summary: summarize(dir, loaded.checkpoint, loaded.precision, loaded.checkpoint.fingerprint), seconds: (Date.now() - started) / 1000 }),
+          (loaded) => this.onEvent({ ...ref, state: 'loaded', summary: summarize(dir, loaded.checkpoint, loaded.precision, loaded.checkpoint.fingerprint, loaded.device), seconds: (Date.now() - started) / 1000 }),
           (err: unknown) => {
             if (this.current === entry) this.current = undefined;
             this.onEvent({ ...ref, state: 'failed', message: err instanceof Error ? err.message : String(err) });

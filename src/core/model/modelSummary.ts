@@ -4,6 +4,7 @@
  */
 import type { Architecture } from './config';
 import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
+import type { DeviceChoice, ResolvedDevice } from '../onnx/devices';
 
 export interface ModelSummary {
   path: string;
@@ -22,6 +23,8 @@ export interface ModelSummary {
   availableBytes: number;
   /** The weights as they run at that precision (runFingerprint): what a vector extracted on them records. */
   fingerprint: string;
+  /** Where a loaded model runs and why (absent before a load: inspectModel opens no session). */
+  device?: ResolvedDevice;
 }
 
 /** One line about a model for messages and the log: name, format, architecture, shape, size at its precision. */
@@ -39,7 +42,7 @@ export function formatBytes(bytes: number): string {
 }
 
 /** Which model the registry holds, as it changes: what the engine tells the host about (the `model` message). */
-export type ModelEvent = { modelPath: string; adapterPath?: string; weights: WeightPrecisionChoice } & (
+export type ModelEvent = { modelPath: string; adapterPath?: string; weights: WeightPrecisionChoice; device?: DeviceChoice } & (
   | { state: 'loading' }
   | { state: 'loaded'; summary: ModelSummary; seconds: number }
   | { state: 'failed'; message: string }
