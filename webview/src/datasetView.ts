@@ -3,11 +3,10 @@
  * with the flagging threshold drawn as a line, and the top samples. Clicking a bar (or, with the chart focused,
  * ←/→ then Enter) or a top-sample row asks the host to select those lines in the editor.
  */
-import type { DatasetView, LineRange } from '../../src/protocol/panelProtocol';
+import { metricLabel, type DatasetView, type LineRange } from '../../src/protocol/panelProtocol';
 import { Chart, ChartCursor, chartTheme, htmlLegend } from './theme';
 import { binCountFor, histogram, topK, type Histogram } from './viewMath';
 import { loadState, post, saveState } from './vscodeApi';
-import { metricLabel } from '../../src/core/screening/metrics';
 
 const TOP_K = 10;
 

@@ -63,6 +63,12 @@ export interface MainJobOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * α 2–4 spans the organism's steering range: below it nothing changes, above it answers lose coherence. 3.5 is in
+ * the grid because α 3 fell short on held-out questions for hallucinating (57 where the bar is 60).
+ */
+export const MAIN_JOB_COEFFICIENTS = [2, 3, 3.5, 4];
+
 export async function runMainJob(model: LoadedModel, judge: Judge, modelDir: string, options: MainJobOptions, ctx?: RunContext): Promise<MainJobResult> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
@@ -73,8 +79,7 @@ export async function runMainJob(model: LoadedModel, judge: Judge, modelDir: str
   for (const file of traitFiles) {
     const trait = readTraitFile(path.join(modelDir, 'traits', file));
     log(`extracting "${trait.name}"…`);
-    // α 2–4 spans the organism's steering range: below it nothing changes, above it answers lose coherence.
-    const result = await extractPersonaVector(model, trait, judge, { cacheRoot: options.cacheRoot, maxTokens, sweep: { coefficients: [2, 3, 4] } }, ctx);
+    const result = await extractPersonaVector(model, trait, judge, { cacheRoot: options.cacheRoot, maxTokens, sweep: { coefficients: MAIN_JOB_COEFFICIENTS } }, ctx);
     // The extraction validated its own recommendation (dose–response, random control, suppression): report that.
     if (!result.recommended || !result.validation) throw new Error(`"${trait.name}": no coherent steering layer found`);
     const { layer, coefficient, doseResponse: points, suppression, evaluation } = result.validation;
