@@ -59,7 +59,7 @@ describe('E2E 2: Extract Persona Vector from the command palette', function () {
     await frame.locator('#chart-separation').waitFor();
     // The engine card: the model the extraction loaded, with its architecture, precision and size.
     await frame.locator('#model-state', { hasText: /^loaded$/ }).waitFor({ timeout: 15000 });
-    assert.match((await frame.locator('#model-details').textContent()) ?? '', /^qwen2 · safetensors · f32 · 5 layers, d=\d+ · [\d.]+ M parameters · ~[\d.]+ MiB in memory$/);
+    assert.match((await frame.locator('#model-details').textContent()) ?? '', /^qwen2 · safetensors · f32 · 5 layers, d=\d+ · [\d.]+ M parameters · ~[\d.]+ MiB in memory · on cpu \(auto: .+\)$/);
     await w.screenshot('extraction-vectors-view');
     const after = await traitRows(w, 'sycophantic');
     assert.match(after[0], /^sycophantic, from organism · vector for this model/, after.join(' | '));
