@@ -16,9 +16,17 @@ export interface RunContext {
   log?(line: string): void;
 }
 
+/**
+ * Lets the event loop turn: pending messages, signals (Ctrl+C) and timers are handled. onnxruntime's run() holds the
+ * loop while it computes and its promise resolves as a microtask, so a loop of model runs never turns it by itself.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /** Lets pending messages (such as a cancel) be handled, then checks the signal. */
 export async function checkpointFor(signal?: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await yieldToEventLoop();
   if (signal?.aborted) throw new CancelledError();
 }
 

@@ -1,9 +1,10 @@
 /**
  * Batched generation with a KV cache: left-padded prefill, then one token per step; greedy or seeded sampling;
  * EOS, stop strings and a token limit; optional per-row steering at chosen positions; longrope models re-run the
- * whole sequence once where it outgrows the original context, as HF does. Cancel is checked between steps.
+ * whole sequence once where it outgrows the original context, as HF does. Cancel is checked between steps, and the
+ * event loop turns there.
  */
-import type { RunContext } from '../cancellation';
+import { yieldToEventLoop, type RunContext } from '../cancellation';
 import { leftPadded, type DecoderSession } from './decoderSession';
 import type { Tokenizer } from './tokenizer';
 import { sampleToken, seededRandom, type SamplingOptions } from './sampling';
@@ -96,7 +97,9 @@ export async function generate(session: DecoderSession, tokenizer: Tokenizer, re
     }
     ctx?.progress(step + 1, request.maxTokens, `token ${step + 1}/${request.maxTokens}`);
     if (finish.every(Boolean) || step === request.maxTokens - 1) break;
-    await ctx?.checkpoint();
+    // Without a context (a batch whose caller checks between batches) the loop still turns each step, so a cancel or a
+    // Ctrl+C is acknowledged at once rather than when the batch ends.
+    await (ctx ? ctx.checkpoint() : yieldToEventLoop());
     const stepValid = finish.map((f) => Uint8Array.of(f ? 0 : 1));
     next.forEach((t, b) => {
       history[b].push(t);

@@ -8,8 +8,7 @@
 import { spawn } from 'node:child_process';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime } from './runtime';
-// A cycle (selfCheck takes sessionProviders from here); both only use the other's exports at call time.
-import { selfCheckProblem, selfCheckError, SELF_CHECK_TOLERANCE } from '../selfCheck';
+import { selfCheckProblem, selfCheckError, SELF_CHECK_TOLERANCE } from './selfCheckProblem';
 
 export const DEVICE_CHOICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
