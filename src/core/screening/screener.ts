@@ -13,7 +13,7 @@ import type { RunContext } from '../cancellation';
 import type { LoadedModel } from '../model/loadedModel';
 import type { DatasetItem, DatasetIssue, DatasetSample } from '../datasets/datasetReader';
 import { generate } from '../model/generate';
-import { ScreeningCache, type CachedMetrics } from './screeningCache';
+import { ScreeningCache, type CachedMetrics, type CachedMetricsPart } from './screeningCache';
 import { alignTokens, poolTokens, tokenDeltas } from './metrics';
 import { peakExcerpt, type PeakSegment } from '../monitoring/tokenProjections';
 
@@ -80,6 +80,17 @@ const unit = (v: Float32Array): Float32Array => {
 /** Part of every cached metric's key: a change to how metrics are computed never reads old numbers. */
 const METRICS_FORMAT = 'm2';
 
+/** Longest own answer generated when `ownResponseTokens` is not given. */
+const DEFAULT_OWN_RESPONSE_TOKENS = 128;
+
+/** What the projection and fast ΔP are (they never read the model's own answer). */
+const plainMetrics = (m: { projection: number; fastDelta: number }): CachedMetrics => ({ projection: m.projection, fastDelta: m.fastDelta });
+/** What ΔP and the token metrics are (they depend on the own answer, so on its length). */
+const ownAnswerMetrics = (m: CachedMetricsPart): CachedMetricsPart => {
+  const { projection: _p, fastDelta: _f, ...rest } = m;
+  return rest;
+};
+
 export function vectorKey(v: ScreeningVector): string {
   return createHash('sha256').update(Buffer.from(v.direction.buffer, v.direction.byteOffset, v.direction.byteLength)).update(`:${v.layer}`).digest('hex').slice(0, 16);
 }
@@ -89,6 +100,7 @@ export class Screener {
   private readonly keys: string[];
   private readonly rows: number[];
   private readonly cache?: ScreeningCache;
+  private readonly ownTokens: number;
 
   constructor(private readonly model: LoadedModel, private readonly vectors: ScreeningVector[], private readonly options: ScreenOptions) {
     const d = model.checkpoint.spec.hiddenSize;
@@ -98,6 +110,7 @@ export class Screener {
     }
     this.units = vectors.map((v) => unit(v.direction));
     this.keys = vectors.map((v) => `${vectorKey(v)}:${METRICS_FORMAT}`);
+    this.ownTokens = options.ownResponseTokens ?? DEFAULT_OWN_RESPONSE_TOKENS;
     this.rows = [...new Set(vectors.map((v) => v.layer))];
     if (options.cacheRoot) this.cache = new ScreeningCache(options.cacheRoot, model.checkpoint.fingerprint);
   }
@@ -137,7 +150,7 @@ export class Screener {
     batch.forEach((s, i) => {
       const promptIds = tokenizer.chat(s.prompt, true);
       const cached = this.options.keepTokenProjections ? undefined : this.cachedScores(s.hash);
-      if (cached && (!this.options.computeDelta || Object.values(cached.scores).every((x) => x.delta !== undefined))) {
+      if (cached) {
         out[i] = this.result(s, cached.scores, this.options.computeDelta ? this.cache?.response(this.responseKey(promptIds))?.text : undefined, 0, this.options.peakExcerpts ? tokenizer.encode(s.response, false) : undefined);
         return;
       }
@@ -160,7 +173,8 @@ export class Screener {
           if (own) Object.assign(metrics, { delta: dataset[k].response[j] - own[k].projection[j] }, poolTokens(tokenDeltas(dataset[k].tokens[j], own[k].tokens[j], alignment!)));
           scores[v.name] = metrics;
           if (this.options.keepTokenProjections) tokens[v.name] = { response: dataset[k].tokens[j], ids: t.responseIds, own: own?.[k].tokens[j], ownIds: own?.[k].ids, lastPrompt: dataset[k].lastPrompt[j] };
-          this.cache?.setMetric(`${s.hash}:${this.keys[j]}`, metrics);
+          this.cache?.setMetric(this.plainKey(s.hash, j), plainMetrics(metrics));
+          if (own) this.cache?.setMetric(this.ownAnswerKey(s.hash, j), ownAnswerMetrics(metrics));
         });
         out[t.i] = { ...this.result(s, scores, own?.[k].text, t.responseIds.length, t.responseIds), ...(this.options.keepTokenProjections ? { tokenProjections: tokens } : {}) };
       });
@@ -169,16 +183,32 @@ export class Screener {
   }
 
   private responseKey(promptIds: number[]): string {
-    return createHash('sha256').update(`${this.options.ownResponseTokens ?? 128}:${promptIds.join(',')}`).digest('hex').slice(0, 24);
+    return createHash('sha256').update(`${this.ownTokens}:${promptIds.join(',')}`).digest('hex').slice(0, 24);
   }
 
+  private plainKey(hash: string, j: number): string {
+    return `${hash}:${this.keys[j]}`;
+  }
+
+  /** ΔP and the token metrics: a longer own answer is another answer, so its length is part of the key. */
+  private ownAnswerKey(hash: string, j: number): string {
+    return `${hash}:${this.keys[j]}:own${this.ownTokens}`;
+  }
+
+  /** Every vector's metrics from the cache (with ΔP and the token metrics when they are asked for), or nothing. */
   private cachedScores(hash: string): { scores: Record<string, TraitScores> } | undefined {
     if (!this.cache) return undefined;
     const scores: Record<string, TraitScores> = {};
     for (let j = 0; j < this.vectors.length; j++) {
-      const m = this.cache.metric(`${hash}:${this.keys[j]}`);
-      if (!m) return undefined;
-      scores[this.vectors[j].name] = m;
+      const plain = this.cache.metric(this.plainKey(hash, j));
+      if (plain?.projection === undefined || plain.fastDelta === undefined) return undefined;
+      let metrics = plainMetrics({ projection: plain.projection, fastDelta: plain.fastDelta });
+      if (this.options.computeDelta) {
+        const own = this.cache.metric(this.ownAnswerKey(hash, j));
+        if (own?.delta === undefined) return undefined;
+        metrics = { ...metrics, ...ownAnswerMetrics(own) };
+      }
+      scores[this.vectors[j].name] = metrics;
     }
     return { scores };
   }
@@ -230,7 +260,7 @@ export class Screener {
 
   /** The model's own greedy answers (cached per prompt), and their projections. */
   private async ownResponses(prompts: number[][]): Promise<{ text: string; ids: number[]; projection: number[]; tokens: number[][] }[]> {
-    const limit = this.options.ownResponseTokens ?? 128;
+    const limit = this.ownTokens;
     const keyOf = (p: number[]) => this.responseKey(p);
     const missing = prompts.map((p, i) => ({ p, i })).filter(({ p }) => !this.cache?.response(keyOf(p)));
     const fresh = new Map<number, { text: string; ids: number[] }>();

@@ -1,5 +1,6 @@
 /**
- * Screening results cached on disk per model: metric values per (sample content hash, vector hash, layer) and the
+ * Screening results cached on disk per model: metric values per (sample content hash, vector hash, layer; for the
+ * metrics read against the model's own answer, also that answer's length limit) and the
  * model's own greedy responses per prompt. Re-screening an edited file recomputes only the changed samples, and
  * reopening a file restores its scores at once.
  */
@@ -17,13 +18,16 @@ export interface CachedMetrics {
   peak?: number[];
 }
 
+/** What one cache record holds: the plain metrics and the own-answer metrics are kept under separate keys. */
+export type CachedMetricsPart = Partial<CachedMetrics>;
+
 export interface CachedResponse {
   text: string;
   ids: number[];
 }
 
 export class ScreeningCache {
-  private readonly metrics = new Map<string, CachedMetrics>();
+  private readonly metrics = new Map<string, CachedMetricsPart>();
   private readonly responses = new Map<string, CachedResponse>();
   private readonly metricsFile: string;
   private readonly responsesFile: string;
@@ -33,15 +37,15 @@ export class ScreeningCache {
     mkdirSync(folder, { recursive: true });
     this.metricsFile = path.join(folder, 'metrics.jsonl');
     this.responsesFile = path.join(folder, 'responses.jsonl');
-    for (const [k, v] of readLines<[string, CachedMetrics]>(this.metricsFile)) this.metrics.set(k, { ...this.metrics.get(k), ...v });
+    for (const [k, v] of readLines<[string, CachedMetricsPart]>(this.metricsFile)) this.metrics.set(k, { ...this.metrics.get(k), ...v });
     for (const [k, v] of readLines<[string, CachedResponse]>(this.responsesFile)) this.responses.set(k, v);
   }
 
-  metric(key: string): CachedMetrics | undefined {
+  metric(key: string): CachedMetricsPart | undefined {
     return this.metrics.get(key);
   }
 
-  setMetric(key: string, value: CachedMetrics): void {
+  setMetric(key: string, value: CachedMetricsPart): void {
     this.metrics.set(key, value);
     appendFileSync(this.metricsFile, JSON.stringify([key, value]) + '\n');
   }
