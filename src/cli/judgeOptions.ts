@@ -16,14 +16,20 @@ export const JUDGE_OPTIONS: OptionSpec[] = [
 
 export const JUDGE_IDS = 'lexicon, lexicon-file:PATH, openai, self';
 
+/** Refuses the endpoint options unless the judge is `openai`: given with another judge they would be ignored. */
+export function checkEndpointOptions(args: ParsedArgs, judgeId: string | undefined): void {
+  if (judgeId === 'openai') return;
+  if (['judge-url', 'judge-model', 'judge-concurrency'].some((name) => args.options[name] !== undefined)) {
+    throw new UsageError('--judge-url, --judge-model and --judge-concurrency go with --judge openai');
+  }
+}
+
 /** `fallback` is used without --judge (the trait's "judge" field, or the command's default). */
 export function judgeSpecFromArgs(args: ParsedArgs, fallback: string, env: NodeJS.ProcessEnv = process.env): JudgeSpec {
   const id = stringOption(args, 'judge') ?? fallback;
   const url = stringOption(args, 'judge-url');
   const model = stringOption(args, 'judge-model');
-  if (id !== 'openai' && (url !== undefined || model !== undefined || args.options['judge-concurrency'] !== undefined)) {
-    throw new UsageError('--judge-url, --judge-model and --judge-concurrency go with --judge openai');
-  }
+  checkEndpointOptions(args, id);
   if (id === 'openai') {
     if (!url || !model) throw new UsageError('--judge openai needs --judge-url URL and --judge-model NAME');
     if (!/^https?:\/\/[^\s]+$/.test(url)) throw new UsageError(`--judge-url must be an http(s) URL (got ${url})`);

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
-import { readPersonaVector } from '../../src/core/vectors/personaVectorFile';
+import { readPersonaVector, writePersonaVector } from '../../src/core/vectors/personaVectorFile';
 import { RUBRIC_ENDING } from '../../src/core/traits/traitGenerator';
-import { writeRandomCheckpoint } from '../helpers/randomCheckpoint';
+import { seededNormal, writeRandomCheckpoint } from '../helpers/randomCheckpoint';
 
 async function cli(argv: string[]) {
   const lines: string[] = [];
@@ -113,5 +113,31 @@ describe('CLI judges: an OpenAI-compatible endpoint, the model itself, usage err
     const lexicon = await cli(extract('--judge', 'lexicon'));
     assert.equal(lexicon.code, 1);
     assert.match(lexicon.text, /needs lexicon data \(judge\.json\) in the model folder.*--judge openai/);
+  });
+
+  it('shift: endpoint options without --judge openai, or a trait naming an unknown judge, are usage errors (exit 2)', async () => {
+    const rows = 3;
+    const d = 32;
+    const normal = seededNormal(3);
+    const vec = path.join(work, 'shift-gloomy.safetensors');
+    const zeros = () => new Float32Array(rows * d);
+    writePersonaVector(vec, {
+      trait: 'gloomy', rows, d, vectors: { response_avg: Float32Array.from({ length: rows * d }, () => normal()), prompt_avg: zeros(), prompt_last: zeros() }, keptPairs: 1, totalPairs: 1, separation: [],
+      residualNorms: new Float32Array(rows), vectorNorms: new Float64Array(rows), sweep: [], judge: 'x', cacheFolder: work,
+    }, { model: 'm', modelFingerprint: 'f', architecture: 'qwen2', traitHash: 'h' });
+    const traits = path.join(work, 'shift-traits');
+    mkdirSync(traits, { recursive: true });
+    writeFileSync(path.join(traits, 'gloomy.json'), JSON.stringify({ ...JSON.parse(readFileSync(traitFile, 'utf8')), judge: 'gpt' }));
+    const shiftCache = path.join(work, 'shift-cache');
+    const shift = (...extra: string[]) => cli(['shift', '--base', model, '--tuned', model, '--vector', vec, '--layer', '1', '--traits', traits, '--max-tokens', '2', '--cache-dir', shiftCache, ...extra]);
+    for (const judge of [[], ['--judge', 'none'], ['--judge', 'lexicon']]) {
+      const r = await shift(...judge, '--judge-url', baseUrl, '--judge-model', 'j');
+      assert.equal(r.code, 2, r.text);
+      assert.match(r.text, /--judge-url, --judge-model and --judge-concurrency go with --judge openai/);
+    }
+    assert.equal(existsSync(shiftCache), false, 'no model was prepared');
+    const unknown = await shift();
+    assert.equal(unknown.code, 2, unknown.text);
+    assert.match(unknown.text, /unknown judge "gpt"/);
   });
 });

@@ -4,7 +4,7 @@ import { cliContext, type CliCommand } from '../command';
 import { MODEL_OPTIONS, loadOptions, modelInputs } from '../modelOptions';
 import { loadModel } from '../../core/model/loadedModel';
 import { createJudge } from '../../core/judges/judgeFactory';
-import { JUDGE_OPTIONS, JUDGE_IDS, judgeSpecFromArgs } from '../judgeOptions';
+import { JUDGE_OPTIONS, JUDGE_IDS, checkEndpointOptions, judgeSpecFromArgs } from '../judgeOptions';
 import { measureFinetuningShift } from '../../core/finetuning/finetuningShift';
 import { formatShiftReport } from '../../core/finetuning/shiftReport';
 
@@ -31,6 +31,12 @@ export const shiftCommand: CliCommand = {
     const tunedDir = args.options.tuned as string | undefined;
     const adapter = args.options.adapter as string | undefined;
     if (!tunedDir === !adapter) throw new UsageError('give exactly one of --tuned DIR (full checkpoint) or --adapter DIR (LoRA adapter)');
+    const judgeId = args.options.judge as string | undefined;
+    // Checked before any model loads; per trait below when the trait names its own judge. Without --judge openai the
+    // endpoint options have no judge to go to (a trait's own judge is never given them).
+    checkEndpointOptions(args, judgeId);
+    const judgeSpec = judgeId !== undefined && judgeId !== 'none' ? judgeSpecFromArgs(args, judgeId) : undefined;
+    if (judgeSpec?.kind === 'self') throw new UsageError('--judge self is not available for shift: the two models would judge themselves differently; use openai or lexicon');
     const basePath = String(args.options.base);
     const vectorPaths = String(args.options.vector).split(',').map((f) => f.trim());
     for (const f of vectorPaths) requireInputFile(f, '--vector');
@@ -40,10 +46,6 @@ export const shiftCommand: CliCommand = {
       [...modelInputs(args, 'base'), ...modelInputs(args, tunedDir ? 'tuned' : 'adapter'), ...vectorPaths.map((f) => ({ label: '--vector file', path: f }))],
     );
     const options = loadOptions(args, io);
-    const judgeId = args.options.judge as string | undefined;
-    // Checked before any model loads; per trait below when the trait names its own judge.
-    const judgeSpec = judgeId !== undefined && judgeId !== 'none' ? judgeSpecFromArgs(args, judgeId) : undefined;
-    if (judgeSpec?.kind === 'self') throw new UsageError('--judge self is not available for shift: the two models would judge themselves differently; use openai or lexicon');
     const report = await measureFinetuningShift(
       {
         basePath,
@@ -66,6 +68,9 @@ export const shiftCommand: CliCommand = {
           try {
             return createJudge(judgeSpec ?? judgeSpecFromArgs({ ...args, options: { ...args.options, judge: id } }, id), { modelPath: basePath });
           } catch (err) {
+            // A usage error (e.g. a trait naming an unknown judge) stops the command as it does elsewhere (exit 2);
+            // a judge that cannot be built here (no lexicon data) leaves that trait unscored.
+            if (err instanceof UsageError) throw err;
             return { unavailable: (err as Error).message };
           }
         },
