@@ -56,6 +56,11 @@ export function engineModelOptions(context: vscode.ExtensionContext): { cacheRoo
   return { cacheRoot: cacheRoot(context), weights: weightsSetting(), device: deviceSetting() };
 }
 
+/** Whether a settings change changes `panelModel` (the model, its weights or its device): the views then redraw it. */
+export function affectsPanelModel(e: vscode.ConfigurationChangeEvent): boolean {
+  return ['personaLens.modelPath', 'personaLens.engine.weights', 'personaLens.engine.device'].some((setting) => e.affectsConfiguration(setting));
+}
+
 /**
  * The selected model as the engine card and the status bar show it: loaded, loading or failed when the engine holds
  * it (at the weights setting), else not loaded; with what the engine said about it when it opened it this session.

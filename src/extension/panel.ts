@@ -9,7 +9,7 @@ import type { EngineInfo } from '../protocol/engineProtocol';
 import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import { summarizeVectorFile, type VectorSummary } from '../core/vectors/vectorSummary';
 import { vectorFiles, watchVectorFiles } from './vectorFiles';
-import { currentModelPath, deviceSetting, engineModelOptions, panelModel } from './modelSelection';
+import { affectsPanelModel, currentModelPath, deviceSetting, engineModelOptions, panelModel } from './modelSelection';
 import { judgeSpecFor } from './judges';
 import type { ScreeningView } from './screening/screeningView';
 import { LastTextEditor } from './panel/lastTextEditor';
@@ -131,7 +131,7 @@ export class PersonaLensPanel implements vscode.Disposable {
     services.engine.onDidChangeStatus(() => this.postEngineStatus(), undefined, this.disposables);
     services.engine.onDidChangeModel(() => this.postEngineStatus(), undefined, this.disposables);
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('personaLens.modelPath') || e.affectsConfiguration('personaLens.engine.weights') || e.affectsConfiguration('personaLens.engine.device')) this.postEngineStatus();
+      if (affectsPanelModel(e)) this.postEngineStatus();
     }, undefined, this.disposables);
   }
 

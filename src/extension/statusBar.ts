@@ -1,11 +1,11 @@
 /**
  * A status-bar item that shows the extension is there and which model it uses, with the model's and the engine's
- * state; a click opens the panel. It follows the `personaLens.modelPath` / `engine.weights` settings and the
- * engine's status and model events.
+ * state; a click opens the panel. It follows the `personaLens.modelPath` / `engine.weights` / `engine.device`
+ * settings and the engine's status and model events.
  */
 import * as vscode from 'vscode';
 import type { EngineHost } from './engineHost';
-import { panelModel } from './modelSelection';
+import { affectsPanelModel, panelModel } from './modelSelection';
 
 export function createStatusBar(context: vscode.ExtensionContext, engine: EngineHost): vscode.Disposable {
   const item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
@@ -22,7 +22,7 @@ export function createStatusBar(context: vscode.ExtensionContext, engine: Engine
   const disposables = [
     item,
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('personaLens.modelPath') || e.affectsConfiguration('personaLens.engine.weights')) render();
+      if (affectsPanelModel(e)) render();
     }),
     engine.onDidChangeStatus(render),
     engine.onDidChangeModel(render),

@@ -25,6 +25,11 @@ describe('status bar (mocked vscode)', () => {
       assert.match(item.text, /ollama:qwen2\.5:7b/, 'follows the setting');
       await vscode.workspace.getConfiguration('personaLens').update('modelPath', '/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf');
       assert.match(item.text, /Qwen2\.5-7B-Instruct-Q4_K_M\.gguf/);
+      // The held model counts as the selected one only on the device setting's device, so a device change redraws
+      // the item as the panel's engine card does (seen here as a redraw over a stale text).
+      item.text = 'stale';
+      await vscode.workspace.getConfiguration('personaLens').update('engine.device', 'cpu');
+      assert.match(item.text, /Qwen2\.5-7B-Instruct-Q4_K_M\.gguf/, 'redrawn when personaLens.engine.device changes');
       for (const d of subscriptions) d.dispose();
       assert.ok(item.disposed, 'disposed with the extension');
     } finally {
