@@ -264,7 +264,7 @@ export async function validateSteering(model: LoadedModel, judge: Judge, request
   ];
   const answers: CellAnswers = { questions: request.questions, evaluation, maxTokens: request.maxTokens };
   const measurer = new SteeringCells(model, judge, request.trait, { cache: request.cache, maxBatch: request.maxBatch });
-  const total = SteeringCells.plannedTokens(cells.length, answers);
+  const total = measurer.plannedTokens(cells, answers);
   const progress = progressReporter(ctx, total);
   let generated = 0;
   const scores = await measurer.measure(cells, answers, ctx, (tokens) => progress((generated += tokens), `validating layer ${layer}, α=${coefficient} on ${request.questions.length} ${request.heldOut ? 'held-out ' : ''}questions, generated tokens`));

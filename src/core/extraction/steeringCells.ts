@@ -61,9 +61,14 @@ export class SteeringCells {
     private readonly options: { cache?: ExtractionStore; maxBatch?: number } = {},
   ) {}
 
-  /** Generated tokens `cells` cells may cost on `answers` (an upper bound: answers may end early). */
-  static plannedTokens(cells: number, answers: CellAnswers): number {
-    return cells * evaluationPlan(answers.questions, answers.evaluation).questions.length * answers.maxTokens;
+  /**
+   * Generated tokens measuring `cells` may cost on `answers` (an upper bound: answers may end early). A cell asked
+   * twice is generated once, so it counts once — as `measure` reports it.
+   */
+  plannedTokens(cells: CellSpec[], answers: CellAnswers): number {
+    const plan = evaluationPlan(answers.questions, answers.evaluation);
+    const distinct = new Set(cells.map((c) => this.keyOf(c, plan, answers.maxTokens))).size;
+    return distinct * plan.questions.length * answers.maxTokens;
   }
 
   /**
@@ -80,7 +85,7 @@ export class SteeringCells {
     const results: (CellScore | undefined)[] = keys.map((k) => this.options.cache?.steeringCell(k));
     // The same cell asked twice (the unsteered cell behind both 0·v and 0·random) is generated once.
     const first = keys.map((k) => keys.indexOf(k));
-    const cached = results.filter(Boolean).length;
+    const cached = results.filter((r, i) => r && first[i] === i).length;
     if (cached) onGenerated?.(cached * perCell * answers.maxTokens);
 
     const rowsTotal = model.session.rows;
