@@ -46,4 +46,12 @@ describe('sampling', () => {
     assert.equal(sampleToken(logits, 3, 3, { temperature: 0 }, seededRandom(1)), 2);
     assert.equal(sampleToken(logits, 3, 3, { temperature: 0.01 }, seededRandom(1)), 2);
   });
+
+  it('refuses non-finite logits with a message instead of looping', () => {
+    for (const bad of [NaN, Infinity]) {
+      const logits = Float32Array.from([0.5, bad, -1, 2]);
+      for (const topP of [1, 0.9]) assert.throws(() => sampleToken(logits, 0, 4, { temperature: 1, topP }, seededRandom(1)), /logits are not finite numbers/);
+    }
+    assert.throws(() => sampleToken(new Float32Array(4).fill(-Infinity), 0, 4, { temperature: 1 }, seededRandom(1)), /not finite/);
+  });
 });

@@ -51,6 +51,8 @@ export function sampleToken(logits: Float32Array, offset: number, vocab: number,
     probs[i] = Math.exp((logits[offset + i] - max) / temperature);
     sum += probs[i];
   }
+  // A NaN or infinite logit makes every probability NaN (through the max); no token can then be drawn.
+  if (!Number.isFinite(sum) || sum <= 0) throw new RangeError(`cannot sample the next token: the model's logits are not finite numbers (NaN or ±Infinity among ${vocab})`);
   let mass = sum;
   let kept = vocab;
   if (topP < 1) {
@@ -99,6 +101,8 @@ function* descendingBands(probs: Float64Array): Generator<number[]> {
       if (p >= lower) band.push(i);
       else if (p > nextTop) nextTop = p;
     }
+    // Only NaN is in no band (every number is below some band's top): stop rather than loop without end.
+    if (!band.length) return;
     band.sort((a, b) => probs[b] - probs[a] || a - b);
     seen += band.length;
     yield band;
