@@ -4,7 +4,7 @@
  * on the CPU, and the real build's list.
  */
 import assert from 'node:assert/strict';
-import { AUTO_ORDER, CUDA_INSTALL_HINT_SHORT, DeviceError, onnxRuntimeProbe, resolveDevice, sessionProviders, type Backend, type Device, type DeviceProbe } from '../../src/core/onnx/devices';
+import { AUTO_ORDER, CUDA_INSTALL_HINT_SHORT, DeviceError, onnxRuntimeProbe, probeFailure, resolveDevice, runProbeProcess, sessionProviders, type Backend, type Device, type DeviceProbe } from '../../src/core/onnx/devices';
 
 /** A probe over a fake backend list whose check passes for `working` devices and throws for the others. */
 function fakeProbe(backends: Backend[], working: Device[], failure = 'no adapter'): DeviceProbe & { checked: Device[]; listed: number } {
@@ -140,5 +140,13 @@ describe('the real probe (onnxruntime-node of this machine)', function () {
     // dml / coreml are absent from the linux build, so this fails on every platform but one; pick the absent one.
     const absent = (['dml', 'coreml'] as const).find((d) => !onnxRuntimeProbe().backends().some((b) => b.name === d))!;
     await assert.rejects(onnxRuntimeProbe().check(absent), new RegExp(`backend not found|${absent}`));
+  });
+
+  it('a probe process that dies before reading its input is a failed probe with the reason, not an uncaught EPIPE', async () => {
+    // More than a pipe buffer holds, so the write is still pending when the child exits.
+    const result = await runProbeProcess(['-e', 'process.stderr.write("driver crashed\\n"); process.exit(3)'], 'x'.repeat(8 << 20));
+    assert.equal(result.code, 3);
+    assert.match(result.inputError ?? '', /^E[A-Z]+$/, 'the write error is kept');
+    assert.match(probeFailure(result), /^the probe process exited with code 3 before reading its input \(E[A-Z]+\): driver crashed$/);
   });
 });

@@ -152,25 +152,43 @@ process.stdin.on('end', async () => {
   }
 });`;
 
-async function checkInChildProcess(device: Device): Promise<void> {
-  const problem = selfCheckProblem(32, 2, 4);
-  const request = JSON.stringify({ model: Buffer.from(problem.model).toString('base64'), input: Array.from(problem.input), rows: problem.rows, n: problem.n, output: problem.output });
+/** What a probe process said: its output, how it ended, and why its input could not be written (it died first). */
+export interface ProbeProcessResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  inputError?: string;
+}
+
+/** Runs `node ARGS` with `input` on its stdin; a child that dies early (EPIPE on its stdin) is a result, not a throw. */
+export async function runProbeProcess(args: string[], input: string): Promise<ProbeProcessResult> {
   // In the engine, execPath is VS Code's Electron; ELECTRON_RUN_AS_NODE makes it plain Node (as the engine's own fork).
-  const child = spawn(process.execPath, ['-e', PROBE_SCRIPT, require.resolve('onnxruntime-node'), EXECUTION_PROVIDERS[device]], {
+  const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     timeout: PROBE_TIMEOUT_MS,
   });
   let stdout = '';
   let stderr = '';
+  let inputError: string | undefined;
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  // Without a listener, a write to a child that already died would be an uncaught exception in the engine or CLI.
+  child.stdin.on('error', (err: NodeJS.ErrnoException) => (inputError ??= err.code ?? err.message));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
-  child.stdin.end(request);
+  child.stdin.end(input);
   const { code, signal } = await exit;
+  return { stdout, stderr, code, signal, ...(inputError !== undefined ? { inputError } : {}) };
+}
+
+async function checkInChildProcess(device: Device): Promise<void> {
+  const problem = selfCheckProblem(32, 2, 4);
+  const request = JSON.stringify({ model: Buffer.from(problem.model).toString('base64'), input: Array.from(problem.input), rows: problem.rows, n: problem.n, output: problem.output });
+  const { stdout, stderr, code, signal, inputError } = await runProbeProcess(['-e', PROBE_SCRIPT, require.resolve('onnxruntime-node'), EXECUTION_PROVIDERS[device]], request);
   let reply: { y?: number[]; error?: string } | undefined;
   try {
     reply = JSON.parse(stdout);
@@ -178,9 +196,16 @@ async function checkInChildProcess(device: Device): Promise<void> {
     reply = undefined;
   }
   if (reply?.error) throw new Error(reply.error);
-  if (!reply?.y) throw new Error(`the probe process ${signal ? `was stopped by ${signal}` : `exited with code ${code}`}${stderr.trim() ? `: ${firstLine(stderr)}` : ''}`);
+  if (!reply?.y) throw new Error(probeFailure({ stderr, code, signal, inputError }));
   const error = selfCheckError(reply.y, problem.expected);
   if (!(error <= SELF_CHECK_TOLERANCE)) throw new Error(`self-check result differs from the reference by ${error} (tolerance ${SELF_CHECK_TOLERANCE})`);
+}
+
+/** Why a probe process gave no result, in one line. */
+export function probeFailure({ stderr, code, signal, inputError }: Omit<ProbeProcessResult, 'stdout'>): string {
+  const ended = signal ? `was stopped by ${signal}` : `exited with code ${code}`;
+  const input = inputError ? ` before reading its input (${inputError})` : '';
+  return `the probe process ${ended}${input}${stderr.trim() ? `: ${firstLine(stderr)}` : ''}`;
 }
 
 const resolved = new Map<DeviceChoice, Promise<ResolvedDevice>>();
