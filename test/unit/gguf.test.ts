@@ -314,6 +314,23 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
       await expectGgufError(writeBytes('align.gguf', badAlignment), /general\.alignment 24 is not a power of two/, readGguf);
     });
 
+    it('restores leading U+FEFF tokens from the real token array, not from a string value that mimics its bytes', async () => {
+      const tokens = ['\uFEFF//', '//', 'x'];
+      const key = 'tokenizer.ggml.tokens';
+      // A string value that starts like the token array (key, array of string, count 3), then goes astray.
+      const mimic = (tail: GgufBytes) => new GgufBytes().str(key).u32(9).u32(8).u64(tokens.length).raw(tail.build()).build();
+      const outOfRange = mimic(new GgufBytes().u64(2n ** 64n - 1n));
+      const wrongItem = mimic(new GgufBytes().str('\uFEFFa').str('//').str('x'));
+      const lateEnd = mimic(new GgufBytes().str('//').str('//').u64(2n ** 40n));
+      for (const [name, bait] of [['out-of-range', outOfRange], ['wrong-item', wrongItem], ['late-end', lateEnd]] as const) {
+        const g = new GgufBytes().header(0, 2).str('general.comment').u32(8).u64(bait.length).raw(bait).str(key).u32(9).u32(8).u64(tokens.length);
+        for (const t of tokens) g.str(t);
+        const header = await readGgufHeader(writeBytes(`bom-${name}.gguf`, g.build()));
+        const read = header.metadata.get(key) as { items: { value: string }[] };
+        assert.deepEqual(read.items.map((i) => i.value), tokens, name);
+      }
+    });
+
     it('rejects GGUFs that are not well-formed control vectors', async () => {
       const one = (index: number, d = 3): [number, Float32Array] => [index, new Float32Array(d).fill(index)];
       const model = new GgufBytes().header(0, 1).kvString('general.architecture', 'qwen2').build();

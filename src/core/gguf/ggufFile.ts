@@ -122,17 +122,25 @@ const TOKENS_KEY = 'tokenizer.ggml.tokens';
  * loses tokens: Gemma's has "\uFEFF//" beside "//", which would read as the same token twice (llama.cpp keeps the
  * bytes as they are). So the string array under `key` is located in the header bytes (its key, then array of
  * string, then the count the parser found) and every item whose bytes start with EF BB BF is decoded again with
- * the BOM kept. GGUF v2 and v3 both prefix keys, strings and counts with a u64.
+ * the BOM kept. GGUF v2 and v3 both prefix keys, strings and counts with a u64. Those prefix bytes may also sit
+ * inside an earlier string value, so a place counts as the array only when every item there, bounds-checked and
+ * decoded, is the parser's item (but for the leading BOM).
  */
 function restoreLeadingBoms(path: string, headerEnd: number, metadata: Map<string, GgufValue>, key: string): void {
   const entry = metadata.get(key);
   if (entry?.type !== 'array' || entry.elementType !== 'string') return;
+  const items = entry.items as { type: 'string'; value: string }[];
   const header = Buffer.alloc(headerEnd);
-  const fd = openSync(path, 'r');
   try {
-    readSync(fd, header, 0, headerEnd, 0);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(path, 'r');
+    try {
+      if (readSync(fd, header, 0, headerEnd, 0) !== headerEnd) throw new GgufError(path, 'ends inside its header (the file changed while it was read?)');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if (err instanceof GgufError) throw err;
+    throw new GgufError(path, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const keyBytes = Buffer.from(key, 'utf8');
   const prefix = Buffer.alloc(8 + keyBytes.length + 16);
@@ -140,19 +148,34 @@ function restoreLeadingBoms(path: string, headerEnd: number, metadata: Map<strin
   keyBytes.copy(prefix, 8);
   prefix.writeUInt32LE(VALUE_TYPES.indexOf('array'), 8 + keyBytes.length);
   prefix.writeUInt32LE(VALUE_TYPES.indexOf('string'), 12 + keyBytes.length);
-  prefix.writeBigUInt64LE(BigInt(entry.items.length), 16 + keyBytes.length);
-  const at = header.indexOf(prefix);
-  if (at < 0) return;
-  const keepBom = new TextDecoder('utf-8', { ignoreBOM: true });
-  let offset = at + prefix.length;
-  for (let i = 0; i < entry.items.length; i++) {
-    const length = Number(header.readBigUInt64LE(offset));
-    offset += 8;
-    if (length >= 3 && header[offset] === 0xef && header[offset + 1] === 0xbb && header[offset + 2] === 0xbf) {
-      entry.items[i] = { type: 'string', value: keepBom.decode(header.subarray(offset, offset + length)) };
-    }
-    offset += length;
+  prefix.writeBigUInt64LE(BigInt(items.length), 16 + keyBytes.length);
+  for (let at = header.indexOf(prefix); at >= 0; at = header.indexOf(prefix, at + 1)) {
+    const decoded = decodeKeepingBoms(header, at + prefix.length, items);
+    if (!decoded) continue;
+    decoded.forEach((value, i) => {
+      if (value !== items[i].value) items[i] = { type: 'string', value };
+    });
+    return;
   }
+  // The parser read this array from these bytes, so it is there unless the file is inconsistent.
+  throw new GgufError(path, `metadata "${key}": its ${items.length} strings are not in the header as the parser read them (a malformed file?)`);
+}
+
+/** The strings at `offset` decoded with a leading U+FEFF kept, or undefined unless they are `items` (BOMs aside). */
+function decodeKeepingBoms(header: Buffer, offset: number, items: readonly { value: string }[]): string[] | undefined {
+  const keepBom = new TextDecoder('utf-8', { ignoreBOM: true });
+  const out: string[] = [];
+  for (const item of items) {
+    if (offset + 8 > header.length) return undefined;
+    const length = header.readBigUInt64LE(offset);
+    offset += 8;
+    if (length > BigInt(header.length - offset)) return undefined;
+    const value = keepBom.decode(header.subarray(offset, offset + Number(length)));
+    offset += Number(length);
+    if ((value.startsWith('\uFEFF') ? value.slice(1) : value) !== item.value) return undefined;
+    out.push(value);
+  }
+  return out;
 }
 
 /** Magic, version and byte order from the first 8 bytes, for messages more precise than the parser's. */
