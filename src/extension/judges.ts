@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { JudgeSpec } from '../protocol/engineProtocol';
 import type { ChatRequest, ChatResponse } from '../core/providers/chatProvider';
+import { openAiEnvironmentKey } from '../core/providers/openaiProvider';
 
 export const JUDGE_KEY_SECRET = 'personaLens.judge.apiKey';
 
@@ -19,7 +20,7 @@ export async function judgeSpecFor(context: vscode.ExtensionContext, modelPath: 
   const model = config.get<string>('model', '').trim();
   const openai = async (): Promise<JudgeSpec> => {
     if (!baseUrl || !model) throw new Error('Set personaLens.judge.baseUrl and personaLens.judge.model (user settings) to use an OpenAI-compatible judge.');
-    const apiKey = (await context.secrets.get(JUDGE_KEY_SECRET)) ?? process.env.OPENAI_API_KEY;
+    const apiKey = (await context.secrets.get(JUDGE_KEY_SECRET)) ?? openAiEnvironmentKey(baseUrl);
     return { kind: 'openai', baseUrl, model, apiKey, concurrency: config.get<number>('concurrency', 4) };
   };
   switch (provider) {

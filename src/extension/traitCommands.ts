@@ -13,7 +13,7 @@ import { vectorModelFit } from '../core/vectors/traitVector';
 import type { ModelSummary } from '../core/model/modelSummary';
 import type { TraitDefinition } from '../core/traits/trait';
 import { generateTrait } from '../core/traits/traitGenerator';
-import { OpenAIProvider } from '../core/providers/openaiProvider';
+import { OpenAIProvider, openAiEnvironmentKey } from '../core/providers/openaiProvider';
 import { writeUserFile } from './userFiles';
 
 interface TraitChoice extends vscode.QuickPickItem {
@@ -173,7 +173,7 @@ export async function newTraitCommand(context: vscode.ExtensionContext): Promise
     void vscode.window.showErrorMessage('Writing a trait needs a generator LLM: set personaLens.judge.baseUrl and personaLens.judge.model (an OpenAI-compatible endpoint such as Ollama or LM Studio).');
     return;
   }
-  const apiKey = (await context.secrets.get(JUDGE_KEY_SECRET)) ?? process.env.OPENAI_API_KEY;
+  const apiKey = (await context.secrets.get(JUDGE_KEY_SECRET)) ?? openAiEnvironmentKey(baseUrl);
   const provider = new OpenAIProvider({ baseUrl, model, apiKey, timeoutMs: 600000, role: 'generator' });
   try {
     const trait = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Persona Lens: writing trait "${name}"`, cancellable: true }, (_p, token) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { closestOption, formatOptions, normaliseArgv, parseArgs, UsageError, type OptionSpec } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
 import { COMMANDS } from '../../src/cli/commands/index';
+import { JUDGE_OPTIONS, judgeSpecFromArgs } from '../../src/cli/judgeOptions';
 
 const SPECS: OptionSpec[] = [
   { name: 'model', kind: 'string', description: 'model', required: true },
@@ -119,5 +120,20 @@ describe('CLI --help', () => {
     assert.match(text, /\(required\)/);
     assert.match(text, /--long-name {2}x \(repeatable\)/);
     assert.ok(lines.every((l) => l.length <= 60), lines.join('\n'));
+  });
+
+  it('the judge key: PERSONA_LENS_JUDGE_API_KEY for any endpoint, OPENAI_API_KEY only for https://api.openai.com', () => {
+    const keyFor = (url: string, env: NodeJS.ProcessEnv) => {
+      const spec = judgeSpecFromArgs(parseArgs(['--judge', 'openai', '--judge-url', url, '--judge-model', 'm'], JUDGE_OPTIONS), 'lexicon', env);
+      return spec.kind === 'openai' ? spec.apiKey : assert.fail(spec.kind);
+    };
+    const openai = { OPENAI_API_KEY: 'sk-openai' };
+    assert.equal(keyFor('https://api.openai.com/v1', openai), 'sk-openai');
+    for (const url of ['http://localhost:11434/v1', 'http://api.openai.com/v1', 'https://api.openai.com.evil.example/v1', 'https://evil.example/api.openai.com/v1']) {
+      assert.equal(keyFor(url, openai), undefined, url);
+    }
+    const own = { OPENAI_API_KEY: 'sk-openai', PERSONA_LENS_JUDGE_API_KEY: 'judge-key' };
+    assert.equal(keyFor('http://localhost:11434/v1', own), 'judge-key');
+    assert.equal(keyFor('https://api.openai.com/v1', own), 'judge-key');
   });
 });

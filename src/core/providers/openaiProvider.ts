@@ -2,10 +2,24 @@
  * ChatProvider for any OpenAI-compatible `/v1/chat/completions` server: Ollama, LM Studio, llama.cpp server, vLLM,
  * OpenAI. Retries with backoff, honours rate limits, bounds concurrency and time, and turns every failure into a
  * ProviderError that tells the user what to do. The API key comes from the caller (environment or VS Code
- * SecretStorage); nothing here reads settings.
+ * SecretStorage; `OPENAI_API_KEY` only for api.openai.com, `openAiEnvironmentKey`); nothing here reads settings.
  */
 import { ConcurrencyLimiter } from './concurrencyLimiter';
 import { ProviderError, type ChatProvider, type ChatRequest, type ChatResponse, type TokenLogprob } from './chatProvider';
+
+/**
+ * `OPENAI_API_KEY` from the environment, only for OpenAI's own API over https: it is an OpenAI key, and a local
+ * server, a proxy or a plain-http endpoint the user names must never receive it.
+ */
+export function openAiEnvironmentKey(baseUrl: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return undefined;
+  }
+  return url.protocol === 'https:' && url.hostname === 'api.openai.com' ? env.OPENAI_API_KEY || undefined : undefined;
+}
 
 export interface OpenAIProviderOptions {
   /** Server root or its /v1, e.g. http://localhost:11434/v1 (Ollama), http://localhost:1234/v1 (LM Studio). */
