@@ -7,7 +7,7 @@ import type { LoadOptions } from '../core/model/loadedModel';
 import { requireInputFile, type NamedPath } from '../core/io/userFiles';
 import { isOllamaRef, resolveOllamaModel } from '../core/gguf/ollamaStore';
 import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
-import { DEVICE_CHOICES, isDeviceChoice, type DeviceChoice } from '../core/onnx/devices';
+import { DEVICE_CHOICES, isDeviceChoice, type DeviceChoice } from '../core/onnx/deviceChoice';
 
 export const MODEL_OPTIONS: OptionSpec[] = [
   { name: 'model', kind: 'string', description: 'checkpoint folder (HF safetensors), .gguf file, or ollama:NAME[:TAG] from the local Ollama store', required: true },

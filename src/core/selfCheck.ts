@@ -4,7 +4,8 @@
  */
 import type { RunContext } from './cancellation';
 import { loadOnnxRuntime } from './onnx/runtime';
-import { sessionProviders, type Device, type DeviceChoice } from './onnx/devices';
+import { sessionProviders } from './onnx/devices';
+import type { Device, DeviceChoice } from './onnx/deviceChoice';
 import { selfCheckError, selfCheckProblem, SELF_CHECK_TOLERANCE } from './onnx/selfCheckProblem';
 
 export interface SelfCheckParams {

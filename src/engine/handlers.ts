@@ -6,7 +6,8 @@ import type { EngineMethod, EngineMethods, HostMethod, HostMethods, JudgeSpec, P
 import type { RunContext } from '../core/cancellation';
 import { runSelfCheck } from '../core/selfCheck';
 import { loadOnnxRuntime } from '../core/onnx/runtime';
-import { isDeviceChoice, resolveDeviceOnce, DEVICE_CHOICES, type DeviceChoice } from '../core/onnx/devices';
+import { resolveDeviceOnce } from '../core/onnx/devices';
+import { isDeviceChoice, DEVICE_CHOICES, type DeviceChoice } from '../core/onnx/deviceChoice';
 import { VERSION } from '../core/version';
 import { ModelRegistry, inspectModel, type ModelEvent, type ModelLease } from '../core/model/modelRegistry';
 import { computeActivations, generateText } from '../core/model/inference';

@@ -12,7 +12,7 @@ import { describeModel } from '../core/model/modelSummary';
 import type { PanelModel } from '../protocol/panelProtocol';
 import { listOllamaModels, ollamaModelsRoot } from '../core/gguf/ollamaStore';
 import { isWeightPrecisionChoice, type WeightPrecisionChoice } from '../core/model/quantize';
-import { isDeviceChoice, type DeviceChoice } from '../core/onnx/devices';
+import { isDeviceChoice, type DeviceChoice } from '../core/onnx/deviceChoice';
 
 export const MODEL_PATH_SETTING = 'modelPath';
 

@@ -9,7 +9,7 @@ import type { EngineMethod } from './engineProtocol';
 import { isObject } from './validate';
 import { SCREEN_METRICS } from '../core/screening/metrics';
 import { WEIGHT_PRECISIONS } from '../core/model/quantize';
-import { DEVICE_CHOICES } from '../core/onnx/devices';
+import { DEVICE_CHOICES } from '../core/onnx/deviceChoice';
 
 /** Undefined when the value fits; else what was expected ("a whole number ≥ 1"). */
 type Check = (value: unknown) => string | undefined;

@@ -6,7 +6,7 @@
  */
 import type { SelfCheckParams, SelfCheckResult } from '../core/selfCheck';
 import type { ModelEvent, ModelSummary } from '../core/model/modelSummary';
-import { isDeviceChoice, type DeviceChoice } from '../core/onnx/devices';
+import { isDeviceChoice, type DeviceChoice } from '../core/onnx/deviceChoice';
 import type { ActivationsRequest, ActivationsResult, GenerateTextRequest, GenerateTextResult } from '../core/model/inference';
 
 import type { ChatRequest, ChatResponse } from '../core/providers/chatProvider';

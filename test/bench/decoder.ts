@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import { benchRoot, writeBenchCheckpoint } from './benchCheckpoint';
 import { installNodeLlamaCpp, NODE_LLAMA_CPP_VERSION, runLlamaCpp, writeQwen2Gguf } from './llamaCppPeer';
 import type { WeightPrecision } from '../../src/core/model/quantize';
-import type { Device } from '../../src/core/onnx/devices';
+import type { Device } from '../../src/core/onnx/deviceChoice';
 
 const PYTHON = '/usr/bin/python3';
 

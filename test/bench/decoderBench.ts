@@ -4,7 +4,7 @@
  */
 import { loadModel } from '../../src/core/model/loadedModel';
 import type { WeightPrecision } from '../../src/core/model/quantize';
-import type { Device } from '../../src/core/onnx/devices';
+import type { Device } from '../../src/core/onnx/deviceChoice';
 import { buildRowIntervention } from '../../src/core/model/steering';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -4,7 +4,8 @@
  * on the CPU, and the real build's list.
  */
 import assert from 'node:assert/strict';
-import { AUTO_ORDER, CUDA_INSTALL_HINT_SHORT, DeviceError, onnxRuntimeProbe, probeFailure, resolveDevice, runProbeProcess, sessionProviders, type Backend, type Device, type DeviceProbe } from '../../src/core/onnx/devices';
+import { AUTO_ORDER, CUDA_INSTALL_HINT_SHORT, DeviceError, onnxRuntimeProbe, probeFailure, resolveDevice, runProbeProcess, sessionProviders, type Backend, type DeviceProbe } from '../../src/core/onnx/devices';
+import type { Device } from '../../src/core/onnx/deviceChoice';
 
 /** A probe over a fake backend list whose check passes for `working` devices and throws for the others. */
 function fakeProbe(backends: Backend[], working: Device[], failure = 'no adapter'): DeviceProbe & { checked: Device[]; listed: number } {

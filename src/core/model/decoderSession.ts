@@ -5,7 +5,8 @@
 import * as os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime } from '../onnx/runtime';
-import { sessionProviders, type Device } from '../onnx/devices';
+import { sessionProviders } from '../onnx/devices';
+import type { Device } from '../onnx/deviceChoice';
 import type { ModelSpec } from './config';
 import { inverseFrequencies, rotaryTables } from './rope';
 import { graphInputLayout, layerIsSliding, MASKED } from './decoderGraph';

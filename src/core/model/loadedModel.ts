@@ -6,7 +6,8 @@ import { DecoderSession } from './decoderSession';
 import type { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';
 import { openLoraAdapter } from './loraAdapter';
-import { resolveDeviceOnce, type DeviceChoice, type ResolvedDevice } from '../onnx/devices';
+import { resolveDeviceOnce, type ResolvedDevice } from '../onnx/devices';
+import type { DeviceChoice } from '../onnx/deviceChoice';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 

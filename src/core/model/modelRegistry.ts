@@ -7,7 +7,8 @@ import { estimateMemory, precisionFor, type Checkpoint } from './checkpoint';
 import { openModel } from './openModel';
 import type { ModelEvent, ModelSummary } from './modelSummary';
 import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
-import type { DeviceChoice, ResolvedDevice } from '../onnx/devices';
+import type { ResolvedDevice } from '../onnx/devices';
+import type { DeviceChoice } from '../onnx/deviceChoice';
 
 export type { ModelEvent, ModelSummary };
 

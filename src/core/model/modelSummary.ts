@@ -4,7 +4,8 @@
  */
 import type { Architecture } from './config';
 import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
-import type { DeviceChoice, ResolvedDevice } from '../onnx/devices';
+import type { ResolvedDevice } from '../onnx/devices';
+import type { DeviceChoice } from '../onnx/deviceChoice';
 
 export interface ModelSummary {
   path: string;

@@ -9,14 +9,7 @@ import { spawn } from 'node:child_process';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime } from './runtime';
 import { selfCheckProblem, selfCheckError, SELF_CHECK_TOLERANCE } from './selfCheckProblem';
-
-export const DEVICE_CHOICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
-export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
-export type Device = Exclude<DeviceChoice, 'auto'>;
-
-export function isDeviceChoice(value: unknown): value is DeviceChoice {
-  return typeof value === 'string' && (DEVICE_CHOICES as readonly string[]).includes(value);
-}
+import type { Device, DeviceChoice } from './deviceChoice';
 
 /** Our device name → onnxruntime-node's execution provider name (as `executionProviders` and listSupportedBackends spell it). */
 export const EXECUTION_PROVIDERS: Record<Device, string> = { cpu: 'cpu', webgpu: 'webgpu', cuda: 'cuda', dml: 'dml', coreml: 'coreml' };
