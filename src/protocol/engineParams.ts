@@ -6,7 +6,7 @@
  * checked here for shape only.
  */
 import type { EngineMethod } from './engineProtocol';
-import { isObject } from './validate';
+import { isObject } from '../core/validate';
 import { SCREEN_METRICS } from '../core/screening/metrics';
 import { WEIGHT_PRECISIONS } from '../core/model/quantize';
 import { DEVICE_CHOICES } from '../core/onnx/deviceChoice';

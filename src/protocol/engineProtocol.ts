@@ -14,15 +14,15 @@ import type { TraitDefinition } from '../core/traits/trait';
 import type { ExtractionOptions, LayerSeparation } from '../core/extraction/extract';
 import type { Recommendation, SteeringValidation } from '../core/extraction/layerSearch';
 import type { SweepSummary } from '../core/extraction/steeringSweep';
-import type { ScreenMetric, ScreenedSample } from '../core/screening/screener';
-import type { DatasetIssue } from '../core/datasets/datasetReader';
-import type { TraitSummary } from '../core/screening/summary';
+import type { ScreenRequest, ScreenResult } from '../core/screening/screenDataset';
 import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import type { SteeringLabRequest } from '../core/extraction/steeringLab';
 import { parseSteeringLabCell, type SteeringLabCell } from '../core/extraction/steeringLabResults';
 import type { MonitorRequest, MonitorResult } from '../core/monitoring/monitor';
 import { isWeightPrecisionChoice, type WeightPrecision, type WeightPrecisionChoice } from '../core/model/quantize';
-import { isFiniteNumber, isObject } from './validate';
+import { isFiniteNumber, isObject } from '../core/validate';
+
+export type { ScreenResult } from '../core/screening/screenDataset';
 
 /** Which judge an engine job uses (the one judge factory's spec). "host" judges run in the extension host (VS Code LM API) via hostCall. */
 export type { JudgeSpec } from '../core/judges/judgeFactory';
@@ -49,29 +49,8 @@ export interface ExtractSummary {
   validation?: SteeringValidation;
 }
 
-export interface ScreenParams extends ModelRef {
-  /** The dataset: a file path, or the editor's current text (unsaved edits included). */
-  datasetPath?: string;
-  text?: string;
-  /** JSON array (true) or JSON lines (false) when text is given. */
-  jsonArray?: boolean;
-  vectorPaths: string[];
-  layer?: number;
-  metric: ScreenMetric;
-  turns?: 'last' | 'all';
-  lineRange?: { start: number; end: number };
-  ownResponseTokens?: number;
-  /** Per trait "p95" / "2.5" specs; default p95. */
-  thresholds?: Record<string, string>;
-}
-
-export interface ScreenResult {
-  traits: string[];
-  metric: ScreenMetric;
-  samples: ScreenedSample[];
-  issues: DatasetIssue[];
-  summaries: TraitSummary[];
-}
+/** The engine's `screen` request: the dataset and vectors (core's `ScreenRequest`) on a model. */
+export interface ScreenParams extends ModelRef, ScreenRequest {}
 
 /** Calls the engine makes to the host while a request runs (the host owns VS Code APIs and credentials). */
 export interface HostMethods {

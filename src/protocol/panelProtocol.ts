@@ -2,7 +2,7 @@
  * The one message protocol between the Persona Lens panel (webview/) and the extension host.
  * Both sides import this module and validate every message on arrival with the parse functions.
  */
-import { isFiniteNumber, isObject, isScore, isStringArray } from './validate';
+import { isFiniteNumber, isObject, isScore, isStringArray } from '../core/validate';
 import type { EngineInfo } from './engineProtocol';
 import type { SelfCheckResult } from '../core/selfCheck';
 import type { VectorSummary } from '../core/vectors/vectorSummary';

@@ -2,7 +2,7 @@
  * The steering lab's data: settings, the cells a run streams, the results file, and their validation.
  * No Node imports: the panel bundles this module too, so host, engine and webview validate with the same code.
  */
-import { isFiniteNumber, isIntIn, isObject, isScore } from '../../protocol/validate';
+import { isFiniteNumber, isIntIn, isObject, isScore } from '../validate';
 
 /** What the user sets in the lab (also saved in results files and the panel's state). */
 export interface SteeringLabSettings {

@@ -8,13 +8,37 @@ import { readDataset, readJsonArray, readJsonLines, type DatasetIssue, type Data
 import { Screener, type ScreenedSample } from './screener';
 import { loadTraitVector } from '../vectors/traitVector';
 import { parseThreshold, type ThresholdSpec } from './thresholds';
-import { summarize } from './summary';
-import { METRICS } from './metrics';
-import type { ScreenParams, ScreenResult } from '../../protocol/engineProtocol';
+import { summarize, type TraitSummary } from './summary';
+import { METRICS, type ScreenMetric } from './metrics';
+
+/** What to screen; the engine's `screen` params are this on a model (`ScreenParams` in the engine protocol). */
+export interface ScreenRequest {
+  /** The dataset: a file path, or the editor's current text (unsaved edits included). */
+  datasetPath?: string;
+  text?: string;
+  /** JSON array (true) or JSON lines (false) when text is given. */
+  jsonArray?: boolean;
+  vectorPaths: string[];
+  layer?: number;
+  metric: ScreenMetric;
+  turns?: 'last' | 'all';
+  lineRange?: { start: number; end: number };
+  ownResponseTokens?: number;
+  /** Per trait "p95" / "2.5" specs; default p95. */
+  thresholds?: Record<string, string>;
+}
+
+export interface ScreenResult {
+  traits: string[];
+  metric: ScreenMetric;
+  samples: ScreenedSample[];
+  issues: DatasetIssue[];
+  summaries: TraitSummary[];
+}
 
 const OWN_RESPONSE_CHARS = 600;
 
-export async function screenDataset(model: LoadedModel, params: ScreenParams & { cacheRoot: string }, ctx?: RunContext): Promise<ScreenResult> {
+export async function screenDataset(model: LoadedModel, params: ScreenRequest & { cacheRoot: string }, ctx?: RunContext): Promise<ScreenResult> {
   const { numLayers, hiddenSize } = model.checkpoint.spec;
   const vectors = params.vectorPaths.map((p) => loadTraitVector(p, numLayers + 1, hiddenSize, params.layer));
   const traits = vectors.map((v) => v.name);

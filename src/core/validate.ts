@@ -1,4 +1,7 @@
-/** Small type guards for validating messages and files on arrival (host, engine and webview share them). */
+/**
+ * Small type guards for validating messages and files on arrival (host, engine and webview share them). In core, so
+ * core's own validators (steering lab results) use them; the protocol imports them from here.
+ */
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 export const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 /** A judge score 0–100, or null when the judge gave none. */
