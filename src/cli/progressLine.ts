@@ -7,6 +7,8 @@
  * Core messages carry their own count and estimate for the VS Code notification ("rollouts: 8/40, ~12s left"); the
  * line keeps the message, drops its estimate and adds its own, measured from this step's reports.
  */
+import { formatDuration } from '../core/cancellation';
+
 export interface ProgressStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
@@ -110,14 +112,6 @@ export function formatProgress(step: Step, now: number): string {
     if (total > 0 && done < total) parts.push(`~${formatDuration((total - done) / rate)} left`);
   }
   return parts.join(' · ');
-}
-
-/** 45s, 3m 05s, 2h 07m. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** One terminal row: a longer line would wrap, and the carriage return would then redraw only its last row. */

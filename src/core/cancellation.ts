@@ -44,6 +44,14 @@ export function cancelOnly(ctx?: RunContext): RunContext | undefined {
   return ctx && { checkpoint: () => ctx.checkpoint(), progress: () => undefined, signal: ctx.signal, log: (line) => ctx.log?.(line) };
 }
 
+/** A time for people: 45s, 3m 05s, 2h 07m (the progress line's time left, the search plan's estimate). */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
 /** Progress as "label: done/total, ~Ns left", the estimate taken from the pace since this reporter was made. */
 export function progressReporter(ctx: RunContext | undefined, total: number): (done: number, label: string) => void {
   const started = Date.now();

@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchRow } from './table';
 import { writeBenchCheckpoint } from './benchCheckpoint';
-import { formatDuration, formatTokens, planSearch, type SearchPlanRequest } from '../../src/core/extraction/searchPlan';
+import { formatTokens, planSearch, type SearchPlanRequest } from '../../src/core/extraction/searchPlan';
+import { formatDuration } from '../../src/core/cancellation';
 import { validationCells } from '../../src/core/extraction/layerSearch';
 import { DEFAULT_MAX_BATCH } from '../../src/core/extraction/steeringCells';
 

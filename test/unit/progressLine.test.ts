@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { formatDuration, formatProgress, ProgressLine } from '../../src/cli/progressLine';
+import { formatProgress, ProgressLine } from '../../src/cli/progressLine';
+import { formatDuration } from '../../src/core/cancellation';
 import { interruptHandler } from '../../src/cli/main';
 import { EXIT_INTERRUPTED } from '../../src/cli/command';
 

@@ -24,6 +24,14 @@ function newDefault(layers: number): SearchPlanRequest {
 }
 
 describe('layer search plan (issue 18)', () => {
+  it('the plan line gives the expected time as the progress line gives times', () => {
+    const plan = planSearch(todaysDefault(28));
+    // (84 · 4 + 3) cells × 60 answers × 128 tokens = 2 603 520 tokens: 2604 s at 1000 tokens/s.
+    assert.equal(plan.plannedTokens, 2_603_520);
+    assert.ok(describeSearchPlan(plan, 1000).endsWith('(about 43m 24s at the 1000 tokens/s the rollouts ran at)'), describeSearchPlan(plan, 1000));
+    assert.doesNotMatch(describeSearchPlan(plan), /about/, 'no speed, no estimate');
+  });
+
   it('the exhaustive plan is every row × α at the full evaluation: 2.6 M tokens for 28 layers', () => {
     const plan = planSearch(todaysDefault(28));
     assert.equal(plan.rounds.length, 1);

@@ -9,6 +9,7 @@
  * (2) measures every (row, α) of those with few answers, and (3) keeps the best half each round, with more answers,
  * until the finalists get the full evaluation. The final round's cells alone decide the recommendation.
  */
+import { formatDuration } from '../cancellation';
 
 export type SearchStrategy = 'budgeted' | 'exhaustive';
 
@@ -132,15 +133,9 @@ export function formatTokens(n: number): string {
   return String(n);
 }
 
-/** "3 rounds (21 → 11 → 6 cells), up to 110 k generated tokens (about 29 min at 64 tokens/s)". */
+/** "3 rounds (21 → 11 → 6 cells), up to 110 k generated tokens (about 28m 39s at 64 tokens/s)". */
 export function describeSearchPlan(plan: SearchPlan, tokensPerSecond?: number): string {
   const shape = plan.rounds.length > 1 ? `${plan.rounds.length} rounds (${plan.rounds.map((r) => r.cells).join(' → ')} cells, ${plan.rounds.map((r) => r.questions * r.samplesPerQuestion).join(' → ')} answers each)` : `${plan.rounds[0].cells} cells × ${plan.rounds[0].questions * plan.rounds[0].samplesPerQuestion} answers`;
   const time = tokensPerSecond && tokensPerSecond > 0 ? ` (about ${formatDuration(plan.plannedTokens / tokensPerSecond)} at the ${tokensPerSecond.toFixed(0)} tokens/s the rollouts ran at)` : '';
   return `${plan.strategy} layer search: ${plan.candidateRows} row${plan.candidateRows === 1 ? '' : 's'} × ${plan.coefficients} α, ${shape}, up to ${formatTokens(plan.plannedTokens)} generated tokens of ${plan.maxTokens} per answer${time}`;
-}
-
-export function formatDuration(seconds: number): string {
-  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
 }
