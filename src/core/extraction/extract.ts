@@ -8,7 +8,7 @@
  * Everything is cached (ExtractionStore), so a re-run resumes and only computes what changed.
  */
 import { progressReporter, type RunContext } from '../cancellation';
-import { judgeCacheId, type Judge } from '../judges/judge';
+import { JUDGE_CHUNK, judgeCacheId, type Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
 import type { TraitDefinition } from '../traits/trait';
 import { traitHash } from '../traits/traitFile';
@@ -294,9 +294,6 @@ export async function extractPersonaVector(model: LoadedModel, trait: TraitDefin
     cacheFolder: store.folder,
   };
 }
-
-/** Judge requests started at once for the rollouts (an HTTP judge bounds its own concurrency below this). */
-const JUDGE_CHUNK = 64;
 
 /**
  * The layer search's settings with their defaults, and its plan (throws ExtractionError when over its budget). Steered answers default to 64 tokens at most:

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RunContext } from '../cancellation';
-import { judgeCacheId, type Judge } from '../judges/judge';
+import { JUDGE_CHUNK, judgeCacheId, type Judge } from '../judges/judge';
 import type { LoadedModel } from '../model/loadedModel';
 import { generate } from '../model/generate';
 import { buildRowIntervention, type RowIntervention } from '../model/steering';
@@ -47,9 +47,6 @@ export const DEFAULT_MAX_BATCH = 32;
 
 /** Bumped when generation, steering or judging changes what a cell would measure, so old cached cells are not used. */
 const CELL_FORMAT = 2;
-
-/** Judge requests in flight at once from one round (an HTTP judge bounds its own concurrency below this). */
-const JUDGE_CHUNK = 64;
 
 export class SteeringCells {
   private readonly digests = new WeakMap<Float32Array, string>();

@@ -104,11 +104,6 @@ function ggufSpec(header: GgufHeader, fail: (problem: string) => never): ModelSp
   const theta = metadataNumber(header, key('rope.freq_base')) ?? 10000;
   if (!(theta > 0)) fail(`${key('rope.freq_base')} must be positive (got ${theta})`);
   const maxPositions = int('context_length', 4096);
-  const positive = (name: string): number | undefined => {
-    const value = metadataNumber(header, key(name));
-    if (value !== undefined && !(value > 0)) fail(`metadata "${key(name)}" must be positive (got ${value})`);
-    return value;
-  };
 
   const rope: RopeSpec = { theta };
   // llama.cpp reads a missing rope.scaling.type as "linear" (with no factor: no scaling).
@@ -127,7 +122,7 @@ function ggufSpec(header: GgufHeader, fail: (problem: string) => never): ModelSp
   if (architecture === 'phi3') {
     const longrope = longropeFactors(header, rotaryDim ?? headDim, fail);
     if (longrope) {
-      rope.longrope = { ...longrope, originalMaxPositions: int('rope.scaling.original_context_length', maxPositions), attentionFactor: positive('rope.scaling.attn_factor') ?? 1 };
+      rope.longrope = { ...longrope, originalMaxPositions: int('rope.scaling.original_context_length', maxPositions), attentionFactor: positiveMetadata(header, key('rope.scaling.attn_factor'), fail) ?? 1 };
     } else if (scaling === 'longrope') {
       fail(`${key('rope.scaling.type')} is longrope but the file has no rope_factors_long.weight / rope_factors_short.weight tensors`);
     }
@@ -176,11 +171,6 @@ function ggufSpec(header: GgufHeader, fail: (problem: string) => never): ModelSp
  */
 function gemmaSpec(header: GgufHeader, architecture: 'gemma2' | 'gemma3', spec: ModelSpec, fail: (problem: string) => never): Partial<ModelSpec> {
   const key = (name: string) => `${architecture}.${name}`;
-  const positive = (name: string): number | undefined => {
-    const value = metadataNumber(header, key(name));
-    if (value !== undefined && !(value > 0)) fail(`metadata "${key(name)}" must be positive (got ${value})`);
-    return value;
-  };
   const out: Partial<ModelSpec> = {
     sandwichNorms: true,
     activation: 'gelu_tanh',
@@ -192,12 +182,12 @@ function gemmaSpec(header: GgufHeader, architecture: 'gemma2' | 'gemma3', spec: 
     attentionScale: 1 / Math.sqrt(spec.numLayers === (architecture === 'gemma2' ? 46 : 62) ? Math.floor(spec.hiddenSize / spec.numHeads) : spec.headDim),
   };
   if (architecture === 'gemma2') {
-    out.attnSoftcap = positive('attn_logit_softcapping') ?? 50;
-    out.finalSoftcap = positive('final_logit_softcapping') ?? 30;
+    out.attnSoftcap = positiveMetadata(header, key('attn_logit_softcapping'), fail) ?? 50;
+    out.finalSoftcap = positiveMetadata(header, key('final_logit_softcapping'), fail) ?? 30;
   } else {
     // Gemma 3 has no attention soft-capping; a final one only when the file sets a non-zero value.
     const finalCap = metadataNumber(header, key('final_logit_softcapping'));
-    if (finalCap) out.finalSoftcap = positive('final_logit_softcapping');
+    if (finalCap) out.finalSoftcap = positiveMetadata(header, key('final_logit_softcapping'), fail);
   }
   // gemma2: window 4096 unless the file says; gemma3: a window only when the file sets a non-zero one.
   const window = metadataNumber(header, key('attention.sliding_window')) ?? (architecture === 'gemma2' ? 4096 : 0);
@@ -207,7 +197,7 @@ function gemmaSpec(header: GgufHeader, architecture: 'gemma2' | 'gemma3', spec: 
     out.slidingLayers = slidingLayers(header, key('attention.sliding_window_pattern'), spec.numLayers, architecture === 'gemma2' ? 2 : 6, fail);
     // The sliding layers' RoPE base (gemma3: rope_local_base_freq), unscaled; llama.cpp's default is 10000 for gemma3
     // and the global base for gemma2.
-    const localTheta = positive('rope.freq_base_swa') ?? (architecture === 'gemma3' ? 10000 : undefined);
+    const localTheta = positiveMetadata(header, key('rope.freq_base_swa'), fail) ?? (architecture === 'gemma3' ? 10000 : undefined);
     if (localTheta !== undefined && (architecture === 'gemma3' || localTheta !== spec.rope.theta)) out.localRope = { theta: localTheta };
   }
   return out;
@@ -217,6 +207,13 @@ function gemmaSpec(header: GgufHeader, architecture: 'gemma2' | 'gemma3', spec: 
  * llama.cpp's `load_swa_pattern`: a per-layer bool array, or a period n (every n-th layer full, the last of each
  * period: layer l slides when l mod n < n − 1; 0 means every layer slides), else the architecture's default.
  */
+/** A metadata number that must be positive when the file has it. */
+function positiveMetadata(header: GgufHeader, key: string, fail: (problem: string) => never): number | undefined {
+  const value = metadataNumber(header, key);
+  if (value !== undefined && !(value > 0)) fail(`metadata "${key}" must be positive (got ${value})`);
+  return value;
+}
+
 function slidingLayers(header: GgufHeader, name: string, layers: number, defaultPattern: number, fail: (problem: string) => never): boolean[] {
   const entry = header.metadata.get(name);
   if (entry?.type === 'array') {

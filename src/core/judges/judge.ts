@@ -25,6 +25,12 @@ export interface Judge {
   score(request: JudgeRequest, signal?: AbortSignal): Promise<JudgeScore>;
 }
 
+/**
+ * Judge requests an extraction step starts at once (the rollouts, a round of steering cells); an HTTP judge bounds
+ * its own requests in flight below this.
+ */
+export const JUDGE_CHUNK = 64;
+
 /** The identity under which a judge's scores are cached: its id plus its configuration, if any. */
 export function judgeCacheId(judge: Pick<Judge, 'id' | 'configuration'>): string {
   return judge.configuration ? `${judge.id}@${judge.configuration}` : judge.id;
