@@ -6,7 +6,7 @@ import type { SteerPositions } from '../core/model/steering';
 import type { LoadOptions } from '../core/model/loadedModel';
 import { requireInputFile, type NamedPath } from '../core/io/userFiles';
 import { isOllamaRef, resolveOllamaModel } from '../core/gguf/ollamaStore';
-import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
+import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/weightPrecision';
 import { DEVICE_CHOICES, isDeviceChoice, type DeviceChoice } from '../core/onnx/deviceChoice';
 
 export const MODEL_OPTIONS: OptionSpec[] = [

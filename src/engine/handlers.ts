@@ -24,7 +24,7 @@ import { measureFinetuningShift } from '../core/finetuning/finetuningShift';
 import type { LoadedModel } from '../core/model/loadedModel';
 import { runSteeringLab } from '../core/extraction/steeringLab';
 import { monitorText } from '../core/monitoring/monitor';
-import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/quantize';
+import { isWeightPrecisionChoice, WEIGHT_PRECISIONS, type WeightPrecisionChoice } from '../core/model/weightPrecision';
 
 /** The judge an engine job asked for, from the one judge factory; host judges answer through hostCall. */
 function judgeFor(spec: JudgeSpec, model: LoadedModel | undefined, modelPath: string, host: HostBridge): Judge {

@@ -10,7 +10,7 @@ import { EngineClient, EngineError, type RequestOptions } from '../engine/client
 import type { EngineMethod, ModelEvent, ParamsOf, ResultOf } from '../protocol/engineProtocol';
 import type { EngineStatus } from '../protocol/panelProtocol';
 import type { ModelSummary } from '../core/model/modelSummary';
-import type { WeightPrecisionChoice } from '../core/model/quantize';
+import type { WeightPrecisionChoice } from '../core/model/weightPrecision';
 import { vscodeLmComplete } from './judges';
 
 const summaryKey = (modelPath: string, weights: WeightPrecisionChoice) => `${modelPath}\0${weights}`;

@@ -11,7 +11,7 @@ import type { EngineHost } from './engineHost';
 import { describeModel } from '../core/model/modelSummary';
 import type { PanelModel } from '../protocol/panelProtocol';
 import { listOllamaModels, ollamaModelsRoot } from '../core/gguf/ollamaStore';
-import { isWeightPrecisionChoice, type WeightPrecisionChoice } from '../core/model/quantize';
+import { isWeightPrecisionChoice, type WeightPrecisionChoice } from '../core/model/weightPrecision';
 import { isDeviceChoice, type DeviceChoice } from '../core/onnx/deviceChoice';
 
 export const MODEL_PATH_SETTING = 'modelPath';

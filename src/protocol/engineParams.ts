@@ -8,7 +8,7 @@
 import type { EngineMethod } from './engineProtocol';
 import { isObject } from '../core/validate';
 import { SCREEN_METRICS } from '../core/screening/metrics';
-import { WEIGHT_PRECISIONS } from '../core/model/quantize';
+import { WEIGHT_PRECISIONS } from '../core/model/weightPrecision';
 import { DEVICE_CHOICES } from '../core/onnx/deviceChoice';
 
 /** Undefined when the value fits; else what was expected ("a whole number ≥ 1"). */

@@ -19,7 +19,7 @@ import type { ShiftReport } from '../core/finetuning/finetuningShift';
 import type { SteeringLabRequest } from '../core/extraction/steeringLab';
 import { parseSteeringLabCell, type SteeringLabCell } from '../core/extraction/steeringLabResults';
 import type { MonitorRequest, MonitorResult } from '../core/monitoring/monitor';
-import { isWeightPrecisionChoice, type WeightPrecision, type WeightPrecisionChoice } from '../core/model/quantize';
+import { isWeightPrecisionChoice, type WeightPrecision, type WeightPrecisionChoice } from '../core/model/weightPrecision';
 import { isFiniteNumber, isObject } from '../core/validate';
 
 export type { ScreenResult } from '../core/screening/screenDataset';

@@ -9,6 +9,7 @@ import type { VectorSummary } from '../core/vectors/vectorSummary';
 import { formatBytes, formatParameters } from '../core/model/modelSummary';
 import type { MonitorResult } from '../core/monitoring/monitor';
 import { isScreenMetric, type ScreenMetric } from '../core/screening/metrics';
+import { isWeightPrecision } from '../core/model/weightPrecision';
 import type { ShiftReport, TraitShift } from '../core/finetuning/finetuningShift';
 import {
   parseSteeringLabCell,
@@ -289,7 +290,7 @@ function isPanelModel(value: unknown): value is PanelModel {
     isObject(d) &&
     typeof d.architecture === 'string' &&
     (d.format === 'safetensors' || d.format === 'gguf') &&
-    ['f32', 'int8', 'int4'].includes(d.precision as string) &&
+    isWeightPrecision(d.precision) &&
     [d.parameters, d.bytes, d.layers, d.hiddenSize].every(isFiniteNumber)
   );
 }

@@ -5,7 +5,7 @@ import type { BenchRow } from './table';
 import * as os from 'node:os';
 import { benchRoot, writeBenchCheckpoint } from './benchCheckpoint';
 import { installNodeLlamaCpp, NODE_LLAMA_CPP_VERSION, runLlamaCpp, writeQwen2Gguf } from './llamaCppPeer';
-import type { WeightPrecision } from '../../src/core/model/quantize';
+import type { WeightPrecision } from '../../src/core/model/weightPrecision';
 import type { Device } from '../../src/core/onnx/deviceChoice';
 
 const PYTHON = '/usr/bin/python3';

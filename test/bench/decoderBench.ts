@@ -3,7 +3,7 @@
  * measures prefill and decode speed, and the overhead of capturing all layers and of steering. Prints JSON.
  */
 import { loadModel } from '../../src/core/model/loadedModel';
-import type { WeightPrecision } from '../../src/core/model/quantize';
+import type { WeightPrecision } from '../../src/core/model/weightPrecision';
 import type { Device } from '../../src/core/onnx/deviceChoice';
 import { buildRowIntervention } from '../../src/core/model/steering';
 import * as os from 'node:os';

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { loadModel } from '../../src/core/model/loadedModel';
 import { computeActivations, generateText } from '../../src/core/model/inference';
-import type { WeightPrecision } from '../../src/core/model/quantize';
+import type { WeightPrecision } from '../../src/core/model/weightPrecision';
 
 async function main(): Promise<void> {
   const [dir, weights, cacheRoot, mode] = process.argv.slice(2) as [string, WeightPrecision, string, 'prepare' | 'run'];

@@ -5,7 +5,7 @@
  */
 import { loadModel } from '../../src/core/model/loadedModel';
 import { generate } from '../../src/core/model/generate';
-import type { WeightPrecision } from '../../src/core/model/quantize';
+import type { WeightPrecision } from '../../src/core/model/weightPrecision';
 import * as os from 'node:os';
 import * as path from 'node:path';
 

@@ -14,7 +14,7 @@ import { openCheckpoint } from '../../src/core/model/checkpoint';
 import { prepareModelFiles } from '../../src/core/model/weightStore';
 import { DecoderSession, type KvCache } from '../../src/core/model/decoderSession';
 import { buildRowIntervention } from '../../src/core/model/steering';
-import type { WeightPrecision } from '../../src/core/model/quantize';
+import type { WeightPrecision } from '../../src/core/model/weightPrecision';
 import { generate } from '../../src/core/model/generate';
 import { Tokenizer } from '../../src/core/model/tokenizer';
 

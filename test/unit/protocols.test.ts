@@ -29,6 +29,9 @@ describe('panel protocol validation', () => {
     assert.ok(parseHostToPanel({ type: 'engineStatus', status: 'ready' }));
     assert.ok(parseHostToPanel({ type: 'engineStatus', status: 'ready', model: { label: 'm', state: 'loaded', device: { name: 'webgpu', reason: 'webgpu chosen' } } }));
     assert.equal(parseHostToPanel({ type: 'engineStatus', status: 'ready', model: { label: 'm', state: 'loaded', device: { name: 'webgpu' } } }), undefined, 'a device without its reason');
+    const details = (precision: string) => ({ type: 'engineStatus', status: 'ready', model: { label: 'm', state: 'loaded', details: { architecture: 'qwen2', format: 'gguf', precision, parameters: 1, bytes: 4, layers: 2, hiddenSize: 8 } } });
+    for (const precision of ['f32', 'int8', 'int4']) assert.ok(parseHostToPanel(details(precision)), precision);
+    for (const precision of ['auto', 'int2']) assert.equal(parseHostToPanel(details(precision)), undefined, `${precision} is not a stored precision`);
   });
 });
 

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseModelConfig, parameterCount, type ModelSpec } from './config';
 import { readSafetensorsHeader, readTensorBytes, readTensorRows, toFloat32, type SafetensorsHeader, type TensorInfo } from './safetensors';
-import { bytesPerWeight, resolvePrecision, type WeightPrecision, type WeightPrecisionChoice } from './quantize';
+import { bytesPerWeight, resolvePrecision } from './quantize';
+import type { WeightPrecision, WeightPrecisionChoice } from './weightPrecision';
 
 export class CheckpointError extends Error {
   constructor(message: string) {

@@ -1,7 +1,7 @@
 /** A model ready to run: checkpoint + tokenizer + onnxruntime session. The one way to load a model. */
 import { assertMemoryAvailable, precisionFor, type Checkpoint } from './checkpoint';
 import { loadTokenizer, openModel } from './openModel';
-import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
+import type { WeightPrecision, WeightPrecisionChoice } from './weightPrecision';
 import { DecoderSession } from './decoderSession';
 import type { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';

@@ -6,7 +6,7 @@ import { loadModel, runFingerprint, type LoadedModel, type LoadOptions } from '.
 import { estimateMemory, precisionFor, type Checkpoint } from './checkpoint';
 import { openModel } from './openModel';
 import type { ModelEvent, ModelSummary } from './modelSummary';
-import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
+import type { WeightPrecision, WeightPrecisionChoice } from './weightPrecision';
 import type { ResolvedDevice } from '../onnx/devices';
 import type { DeviceChoice } from '../onnx/deviceChoice';
 

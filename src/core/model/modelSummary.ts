@@ -3,7 +3,7 @@
  * engine's one loaded model. No model code here: the extension host and the webview's protocol import it.
  */
 import type { Architecture } from './config';
-import type { WeightPrecision, WeightPrecisionChoice } from './quantize';
+import type { WeightPrecision, WeightPrecisionChoice } from './weightPrecision';
 import type { ResolvedDevice } from '../onnx/devices';
 import type { DeviceChoice } from '../onnx/deviceChoice';
 

@@ -20,10 +20,7 @@
  * captured row and every steering input. Precision is a property of how a weight is stored, not a second decoder.
  */
 import * as os from 'node:os';
-
-export type WeightPrecision = 'f32' | 'int8' | 'int4';
-export type WeightPrecisionChoice = WeightPrecision | 'auto';
-export const WEIGHT_PRECISIONS: readonly WeightPrecisionChoice[] = ['auto', 'f32', 'int8', 'int4'];
+import type { WeightPrecision, WeightPrecisionChoice } from './weightPrecision';
 
 /** Values per quantization block along K: onnxruntime's builder default, and what measured best here. */
 export const QUANT_BLOCK = 32;
@@ -55,10 +52,6 @@ export function resolvePrecision(choice: WeightPrecisionChoice, parameters: numb
   if (choice !== 'auto') return choice;
   if (parameters <= AUTO_F32_MAX_PARAMETERS) return 'f32';
   return requiredBytesAt('int8') <= availableBytes * AUTO_INT8_MEMORY_SHARE ? 'int8' : 'int4';
-}
-
-export function isWeightPrecisionChoice(value: unknown): value is WeightPrecisionChoice {
-  return typeof value === 'string' && (WEIGHT_PRECISIONS as readonly string[]).includes(value);
 }
 
 /** Shapes of a quantized [N, K] weight. */

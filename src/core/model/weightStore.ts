@@ -21,7 +21,8 @@ import { firstNonFinite, readTensorBytes, toFloat32 } from './safetensors';
 import { writeFileAtomic } from '../io/userFiles';
 import { mergedTensor, type LoraAdapter } from './loraAdapter';
 import { buildDecoderGraph, DECODER_GRAPH_VERSION, type StoredWeight } from './decoderGraph';
-import { bitsOf, QUANTIZER_VERSION, quantizedShapes, quantizeRows, type WeightPrecision } from './quantize';
+import { bitsOf, QUANTIZER_VERSION, quantizedShapes, quantizeRows } from './quantize';
+import type { WeightPrecision } from './weightPrecision';
 
 /** Alignment of tensors in weights.bin, so onnxruntime may memory-map them. */
 const ALIGN = 64 * 1024;
