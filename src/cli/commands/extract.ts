@@ -18,7 +18,7 @@ import { DEFAULT_STEERING_EVALUATION } from '../../core/extraction/steeringEvalu
 export const extractCommand: CliCommand = {
   name: 'extract',
   summary: 'Extract a persona vector from a trait definition (rollouts → judge → mean difference → steering sweep)',
-  usage: 'persona-lens extract --model MODEL --trait TRAIT.json --out VEC.safetensors [--judge lexicon|lexicon-file:PATH|openai|self] [--judge-url URL --judge-model NAME] [--samples N] [--max-tokens N] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--sweep-max-tokens N] [--search budgeted|exhaustive] [--candidate-rows N] [--budget-tokens N] [--batch N] [--no-sweep] [--no-validate]',
+  usage: 'persona-lens extract --model MODEL --trait TRAIT.json --out VEC.safetensors [--judge lexicon|lexicon-file:PATH|openai|self] [--judge-url URL --judge-model NAME [--judge-concurrency N]] [--samples N] [--max-tokens N] [--trait-threshold T] [--coherence-threshold C] [--layers 1,2,…] [--coefs 1,2,4] [--sweep-questions N] [--sweep-samples N] [--sweep-temperature T] [--sweep-max-tokens N] [--search budgeted|exhaustive] [--candidate-rows N] [--budget-tokens N] [--batch N] [--no-sweep] [--no-validate]',
   options: [
     ...MODEL_OPTIONS,
     { name: 'trait', kind: 'string', description: 'trait definition file (.json)', required: true },

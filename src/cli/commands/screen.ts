@@ -19,7 +19,7 @@ import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/sc
 export const screenCommand: CliCommand = {
   name: 'screen',
   summary: 'Score every sample of a dataset against persona vectors (token ΔP top-k / max, ΔP, fast ΔP, projection); SARIF and a CI gate',
-  usage: `persona-lens screen DATASET --model MODEL --vector VEC.safetensors[,…] [--metric ${SCREEN_METRICS.join('|')}] [--threshold …] [--out scores.jsonl|.csv] [--sarif report.sarif] [--fail-above X]`,
+  usage: `persona-lens screen DATASET --model MODEL --vector VEC.safetensors[,…] [--metric ${SCREEN_METRICS.join('|')}] [--threshold …] [--own-tokens N] [--out scores.jsonl|.csv] [--sarif report.sarif] [--fail-above X]`,
   positionals: true,
   options: [
     ...MODEL_OPTIONS,
