@@ -1,7 +1,8 @@
 /**
  * The CLI's judge options, turned into the one JudgeSpec the judge factory builds (src/core/judges/judgeFactory.ts).
- * The API key of an OpenAI-compatible judge comes from PERSONA_LENS_JUDGE_API_KEY (or OPENAI_API_KEY, only when the
- * endpoint is https://api.openai.com), never from a flag: a flag would end up in shell history and process lists.
+ * The API key of an OpenAI-compatible judge comes from PERSONA_LENS_JUDGE_API_KEY (or OPENAI_API_KEY over https or to
+ * a server on this machine: openAiEnvironmentKey), never from a flag: a flag would end up in shell history and process
+ * lists.
  */
 import { intOption, stringOption, UsageError, type OptionSpec, type ParsedArgs } from './args';
 import type { JudgeSpec } from '../core/judges/judgeFactory';
@@ -10,7 +11,7 @@ import { openAiEnvironmentKey } from '../core/providers/openaiProvider';
 
 export const JUDGE_OPTIONS: OptionSpec[] = [
   { name: 'judge', kind: 'string', description: 'lexicon (the model folder\'s judge.json: the organism), lexicon-file:PATH, openai (an OpenAI-compatible endpoint: --judge-url, --judge-model), or self (the model judges itself: weak)' },
-  { name: 'judge-url', kind: 'string', description: 'with --judge openai: the endpoint\'s base URL, e.g. http://localhost:11434/v1 (key from PERSONA_LENS_JUDGE_API_KEY; OPENAI_API_KEY only for api.openai.com)' },
+  { name: 'judge-url', kind: 'string', description: 'with --judge openai: the endpoint\'s base URL, e.g. http://localhost:11434/v1 (key from PERSONA_LENS_JUDGE_API_KEY, else OPENAI_API_KEY over https or to this machine)' },
   { name: 'judge-model', kind: 'string', description: 'with --judge openai: the judge model\'s name, e.g. gpt-4.1-mini' },
   { name: 'judge-concurrency', kind: 'string', description: 'with --judge openai: requests in flight at once (default 4)' },
 ];

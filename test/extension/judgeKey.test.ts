@@ -1,4 +1,4 @@
-/** The extension's judge key: its SecretStorage key for any endpoint, OPENAI_API_KEY only for OpenAI's own API. */
+/** The extension's judge key: its SecretStorage key for any endpoint, else OPENAI_API_KEY over https or to this machine. */
 import assert from 'node:assert/strict';
 import { installVscodeMock } from '../helpers/mockVscode';
 
@@ -7,7 +7,7 @@ describe('judge API key (mocked vscode)', () => {
   // Loaded after the mock: the host glue imports `vscode`.
   const { judgeSpecFor } = require('../../src/extension/judges') as typeof import('../../src/extension/judges');
 
-  it('sends OPENAI_API_KEY only to https://api.openai.com; a stored key goes to the configured endpoint', async () => {
+  it('sends OPENAI_API_KEY over https or to a local server, never in clear text across a network; a stored key goes to the configured endpoint', async () => {
     const saved = process.env.OPENAI_API_KEY;
     process.env.OPENAI_API_KEY = 'sk-openai';
     try {
@@ -23,8 +23,9 @@ describe('judge API key (mocked vscode)', () => {
         return spec.kind === 'openai' ? spec.apiKey : assert.fail(spec.kind);
       };
       assert.equal(await keyFor('https://api.openai.com/v1'), 'sk-openai');
-      assert.equal(await keyFor('http://localhost:11434/v1'), undefined);
+      assert.equal(await keyFor('http://localhost:11434/v1'), 'sk-openai', 'a local server');
       assert.equal(await keyFor('http://api.openai.com/v1'), undefined, 'never in clear text');
+      assert.equal(await keyFor('http://192.168.1.20:8000/v1'), undefined, 'never in clear text');
       secret = 'stored';
       assert.equal(await keyFor('http://localhost:11434/v1'), 'stored');
     } finally {

@@ -122,14 +122,16 @@ describe('CLI --help', () => {
     assert.ok(lines.every((l) => l.length <= 60), lines.join('\n'));
   });
 
-  it('the judge key: PERSONA_LENS_JUDGE_API_KEY for any endpoint, OPENAI_API_KEY only for https://api.openai.com', () => {
+  it('the judge key: PERSONA_LENS_JUDGE_API_KEY for any endpoint, OPENAI_API_KEY over https or to this machine, never in clear text across a network', () => {
     const keyFor = (url: string, env: NodeJS.ProcessEnv) => {
       const spec = judgeSpecFromArgs(parseArgs(['--judge', 'openai', '--judge-url', url, '--judge-model', 'm'], JUDGE_OPTIONS), 'lexicon', env);
       return spec.kind === 'openai' ? spec.apiKey : assert.fail(spec.kind);
     };
     const openai = { OPENAI_API_KEY: 'sk-openai' };
-    assert.equal(keyFor('https://api.openai.com/v1', openai), 'sk-openai');
-    for (const url of ['http://localhost:11434/v1', 'http://api.openai.com/v1', 'https://api.openai.com.evil.example/v1', 'https://evil.example/api.openai.com/v1']) {
+    for (const url of ['https://api.openai.com/v1', 'https://openrouter.example/api/v1', 'http://localhost:11434/v1', 'http://127.0.0.1:8080/v1', 'http://[::1]:1234/v1']) {
+      assert.equal(keyFor(url, openai), 'sk-openai', url);
+    }
+    for (const url of ['http://api.openai.com/v1', 'http://192.168.1.20:8000/v1', 'http://localhost.evil.example/v1', 'http://127.0.0.1.evil.example/v1']) {
       assert.equal(keyFor(url, openai), undefined, url);
     }
     const own = { OPENAI_API_KEY: 'sk-openai', PERSONA_LENS_JUDGE_API_KEY: 'judge-key' };

@@ -2,14 +2,15 @@
  * ChatProvider for any OpenAI-compatible `/v1/chat/completions` server: Ollama, LM Studio, llama.cpp server, vLLM,
  * OpenAI. Retries with backoff, honours rate limits, bounds concurrency and time, and turns every failure into a
  * ProviderError that tells the user what to do. The API key comes from the caller (environment or VS Code
- * SecretStorage; `OPENAI_API_KEY` only for api.openai.com, `openAiEnvironmentKey`); nothing here reads settings.
+ * SecretStorage; `OPENAI_API_KEY` over https or to a local server, `openAiEnvironmentKey`); nothing here reads settings.
  */
 import { ConcurrencyLimiter } from './concurrencyLimiter';
 import { ProviderError, type ChatProvider, type ChatRequest, type ChatResponse, type TokenLogprob } from './chatProvider';
 
 /**
- * `OPENAI_API_KEY` from the environment, only for OpenAI's own API over https: it is an OpenAI key, and a local
- * server, a proxy or a plain-http endpoint the user names must never receive it.
+ * `OPENAI_API_KEY` from the environment for the endpoint the user named, as the OpenAI SDKs send it to their base URL
+ * (what users of OpenAI-compatible servers set): over https, or over plain http to this machine (a local server).
+ * Never in clear text across a network: a plain-http endpoint on another host gets no key from the environment.
  */
 export function openAiEnvironmentKey(baseUrl: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   let url: URL;
@@ -18,7 +19,8 @@ export function openAiEnvironmentKey(baseUrl: string, env: NodeJS.ProcessEnv = p
   } catch {
     return undefined;
   }
-  return url.protocol === 'https:' && url.hostname === 'api.openai.com' ? env.OPENAI_API_KEY || undefined : undefined;
+  const loopback = url.hostname === 'localhost' || /^127(\.\d{1,3}){3}$/.test(url.hostname) || url.hostname === '[::1]';
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopback) ? env.OPENAI_API_KEY || undefined : undefined;
 }
 
 export interface OpenAIProviderOptions {
