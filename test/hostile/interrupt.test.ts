@@ -94,9 +94,10 @@ describe('Ctrl+C in the CLI (built dist/cli.js on the organism)', function () {
   it('a second Ctrl+C exits at once with 130, abandoning the batch in progress', async () => {
     const out = path.join(work, 'evil-twice.safetensors');
     const cache = path.join(work, 'cache-twice');
-    // Four sampled answers per pair: a batch (48 full-length rollouts) lasts seconds, so the second Ctrl+C lands inside
-    // it; a short one could end, and stop cleanly, before the second arrives.
-    const stopped = await runInterrupted(['extract', '--model', ORGANISM, '--trait', TRAIT, '--out', out, '--no-sweep', '--samples', '4', '--cache-dir', cache], 2);
+    // Four sampled answers per pair in batches of 320: on the organism a batch of full-length rollouts lasts seconds, so
+    // both Ctrl+Cs land inside the second batch (each is seen within one decoding step). With the default batch of 32
+    // a batch lasts about as long as the test waits, and could end, and stop cleanly, before the second arrives.
+    const stopped = await runInterrupted(['extract', '--model', ORGANISM, '--trait', TRAIT, '--out', out, '--no-sweep', '--samples', '4', '--batch', '320', '--cache-dir', cache], 2);
     assert.equal(stopped.code, 130, stopped.err);
     assert.match(stopped.err, /press Ctrl\+C again to exit now\ninterrupted\n/);
     assert.doesNotMatch(stopped.err, /stopped by Ctrl\+C/, 'it did not wait for the clean stop');

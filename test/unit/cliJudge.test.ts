@@ -130,7 +130,8 @@ describe('CLI judges: an OpenAI-compatible endpoint, the model itself, usage err
     writeFileSync(path.join(traits, 'gloomy.json'), JSON.stringify({ ...JSON.parse(readFileSync(traitFile, 'utf8')), judge: 'gpt' }));
     const shiftCache = path.join(work, 'shift-cache');
     const shift = (...extra: string[]) => cli(['shift', '--base', model, '--tuned', model, '--vector', vec, '--layer', '1', '--traits', traits, '--max-tokens', '2', '--cache-dir', shiftCache, ...extra]);
-    for (const judge of [[], ['--judge', 'none'], ['--judge', 'lexicon']]) {
+    // Without --judge the endpoint options go to each trait's own judge, as in extract (checked per trait, below).
+    for (const judge of [['--judge', 'none'], ['--judge', 'lexicon']]) {
       const r = await shift(...judge, '--judge-url', baseUrl, '--judge-model', 'j');
       assert.equal(r.code, 2, r.text);
       assert.match(r.text, /--judge-url, --judge-model and --judge-concurrency go with --judge openai/);
@@ -139,5 +140,8 @@ describe('CLI judges: an OpenAI-compatible endpoint, the model itself, usage err
     const unknown = await shift();
     assert.equal(unknown.code, 2, unknown.text);
     assert.match(unknown.text, /unknown judge "gpt"/);
+    const notOpenai = await shift('--judge-url', baseUrl, '--judge-model', 'j');
+    assert.equal(notOpenai.code, 2, notOpenai.text);
+    assert.match(notOpenai.text, /go with --judge openai|unknown judge "gpt"/);
   });
 });

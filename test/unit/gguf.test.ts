@@ -322,7 +322,9 @@ describe('GGUF control vectors (llama.cpp / repeng interchange)', () => {
       const outOfRange = mimic(new GgufBytes().u64(2n ** 64n - 1n));
       const wrongItem = mimic(new GgufBytes().str('\uFEFFa').str('//').str('x'));
       const lateEnd = mimic(new GgufBytes().str('//').str('//').u64(2n ** 40n));
-      for (const [name, bait] of [['out-of-range', outOfRange], ['wrong-item', wrongItem], ['late-end', lateEnd]] as const) {
+      // The whole array again, with a BOM added to an item that has none: equal to the parser's items BOMs aside.
+      const bomAdded = mimic(new GgufBytes().str('\uFEFF//').str('\uFEFF//').str('x'));
+      for (const [name, bait] of [['out-of-range', outOfRange], ['wrong-item', wrongItem], ['late-end', lateEnd], ['bom-added', bomAdded]] as const) {
         const g = new GgufBytes().header(0, 2).str('general.comment').u32(8).u64(bait.length).raw(bait).str(key).u32(9).u32(8).u64(tokens.length);
         for (const t of tokens) g.str(t);
         const header = await readGgufHeader(writeBytes(`bom-${name}.gguf`, g.build()));

@@ -56,6 +56,10 @@ describe('screener: the metric cache', function () {
     // A second short run reads the short answer's numbers back, not the long one's.
     const shortAgain = await screen({ computeDelta: true, cacheRoot: cache, ownResponseTokens: 2 });
     for (let i = 0; i < lines.length; i++) assert.equal(shortAgain[i].scores.evil.delta, short[i].scores.evil.delta);
+    // The long run was computed (its length was not in the cache); the second short one was a cache hit (a hit runs
+    // no model pass over the response: 0 tokens).
+    for (const s of longCached) assert.ok(s.responseTokens > 0);
+    for (const s of shortAgain) assert.equal(s.responseTokens, 0);
     // Without ΔP the cached projection is read and no own-answer metric comes with it.
     const plain = await screen({ computeDelta: false, cacheRoot: cache });
     for (let i = 0; i < lines.length; i++) {

@@ -32,9 +32,9 @@ export const shiftCommand: CliCommand = {
     const adapter = args.options.adapter as string | undefined;
     if (!tunedDir === !adapter) throw new UsageError('give exactly one of --tuned DIR (full checkpoint) or --adapter DIR (LoRA adapter)');
     const judgeId = args.options.judge as string | undefined;
-    // Checked before any model loads; per trait below when the trait names its own judge. Without --judge openai the
-    // endpoint options have no judge to go to (a trait's own judge is never given them).
-    checkEndpointOptions(args, judgeId);
+    // Checked before any model loads. Without --judge, each trait's own judge is built below with the same options
+    // (a trait whose judge is "openai" takes --judge-url / --judge-model, as in extract; any other refuses them).
+    if (judgeId !== undefined) checkEndpointOptions(args, judgeId);
     const judgeSpec = judgeId !== undefined && judgeId !== 'none' ? judgeSpecFromArgs(args, judgeId) : undefined;
     if (judgeSpec?.kind === 'self') throw new UsageError('--judge self is not available for shift: the two models would judge themselves differently; use openai or lexicon');
     const basePath = String(args.options.base);

@@ -133,9 +133,12 @@ export function formatTokens(n: number): string {
   return String(n);
 }
 
-/** "3 rounds (21 → 11 → 6 cells), up to 110 k generated tokens (about 28m 39s at 64 tokens/s)". */
+/**
+ * "budgeted layer search: 5 rows × 4 α, 3 rounds (20 → 10 → 5 cells, 5 → 10 → 30 answers each), up to 74 k generated
+ * tokens of 48 per answer (about 17s at the 4283 tokens/s the rollouts ran at)".
+ */
 export function describeSearchPlan(plan: SearchPlan, tokensPerSecond?: number): string {
   const shape = plan.rounds.length > 1 ? `${plan.rounds.length} rounds (${plan.rounds.map((r) => r.cells).join(' → ')} cells, ${plan.rounds.map((r) => r.questions * r.samplesPerQuestion).join(' → ')} answers each)` : `${plan.rounds[0].cells} cells × ${plan.rounds[0].questions * plan.rounds[0].samplesPerQuestion} answers`;
-  const time = tokensPerSecond && tokensPerSecond > 0 ? ` (about ${formatDuration(plan.plannedTokens / tokensPerSecond)} at the ${tokensPerSecond.toFixed(0)} tokens/s the rollouts ran at)` : '';
+  const time = tokensPerSecond && tokensPerSecond > 0 ? ` (about ${formatDuration(Math.max(1, plan.plannedTokens / tokensPerSecond))} at the ${tokensPerSecond.toFixed(0)} tokens/s the rollouts ran at)` : '';
   return `${plan.strategy} layer search: ${plan.candidateRows} row${plan.candidateRows === 1 ? '' : 's'} × ${plan.coefficients} α, ${shape}, up to ${formatTokens(plan.plannedTokens)} generated tokens of ${plan.maxTokens} per answer${time}`;
 }

@@ -6,7 +6,7 @@
  * names the file. Tensor data is read on demand with positioned reads, so a multi-GB model is never held in memory.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { alignUp, GGML_MAX_DIMS, GGUF_DEFAULT_ALIGNMENT, GgufError, MAX_TENSOR_NAME_BYTES, VALUE_TYPES, type GgufElementType, type GgufValue } from './ggufFormat';
+import { alignUp, GGML_MAX_DIMS, GGUF_DEFAULT_ALIGNMENT, GgufError, MAX_TENSOR_NAME_BYTES, MIN_BYTES, VALUE_TYPES, type GgufElementType, type GgufValue } from './ggufFormat';
 import { ggmlByteLength, ggmlTypeByCode, SUPPORTED_GGML_TYPES, type GgmlType } from './ggmlTypes';
 
 export interface GgufTensorInfo {
@@ -120,11 +120,10 @@ const TOKENS_KEY = 'tokenizer.ggml.tokens';
 /**
  * @huggingface/gguf decodes strings with a default `TextDecoder`, which drops a leading U+FEFF. In a vocabulary that
  * loses tokens: Gemma's has "\uFEFF//" beside "//", which would read as the same token twice (llama.cpp keeps the
- * bytes as they are). So the string array under `key` is located in the header bytes (its key, then array of
- * string, then the count the parser found) and every item whose bytes start with EF BB BF is decoded again with
- * the BOM kept. GGUF v2 and v3 both prefix keys, strings and counts with a u64. Those prefix bytes may also sit
- * inside an earlier string value, so a place counts as the array only when every item there, bounds-checked and
- * decoded, is the parser's item (but for the leading BOM).
+ * bytes as they are). So the string array under `key` is found by walking the metadata section entry by entry (every
+ * value skipped by its type, as gguf.cpp reads them: a byte pattern could also sit inside an earlier string value),
+ * and every item whose bytes start with EF BB BF is decoded again with the BOM kept. Every item is bounds-checked
+ * and must have the byte length of the parser's item, so bytes that are not the array the parser read are refused.
  */
 function restoreLeadingBoms(path: string, headerEnd: number, metadata: Map<string, GgufValue>, key: string): void {
   const entry = metadata.get(key);
@@ -142,23 +141,79 @@ function restoreLeadingBoms(path: string, headerEnd: number, metadata: Map<strin
     if (err instanceof GgufError) throw err;
     throw new GgufError(path, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const keyBytes = Buffer.from(key, 'utf8');
-  const prefix = Buffer.alloc(8 + keyBytes.length + 16);
-  prefix.writeBigUInt64LE(BigInt(keyBytes.length), 0);
-  keyBytes.copy(prefix, 8);
-  prefix.writeUInt32LE(VALUE_TYPES.indexOf('array'), 8 + keyBytes.length);
-  prefix.writeUInt32LE(VALUE_TYPES.indexOf('string'), 12 + keyBytes.length);
-  prefix.writeBigUInt64LE(BigInt(items.length), 16 + keyBytes.length);
-  for (let at = header.indexOf(prefix); at >= 0; at = header.indexOf(prefix, at + 1)) {
-    const decoded = decodeKeepingBoms(header, at + prefix.length, items);
-    if (!decoded) continue;
-    decoded.forEach((value, i) => {
-      if (value !== items[i].value) items[i] = { type: 'string', value };
-    });
-    return;
+  const inconsistent = (): never => {
+    // The parser read this array from these bytes, so it is there unless the file is inconsistent.
+    throw new GgufError(path, `metadata "${key}": its ${items.length} strings are not in the header as the parser read them (a malformed file?)`);
+  };
+  const at = arrayItemsOffset(header, key) ?? inconsistent();
+  const decoded = decodeKeepingBoms(header, at, items) ?? inconsistent();
+  decoded.forEach((value, i) => {
+    if (value !== items[i].value) items[i] = { type: 'string', value };
+  });
+}
+
+/**
+ * Where the items of the array under `key` start (after its element type and count), found by reading the metadata
+ * entries in order: magic, version, tensor count and entry count, then per entry a key, a type and a value.
+ * Undefined when the bytes end early or do not hold such an entry.
+ */
+function arrayItemsOffset(header: Buffer, key: string): number | undefined {
+  let offset = 0;
+  const need = (n: number) => offset + n <= header.length;
+  const u64 = (): number | undefined => {
+    if (!need(8)) return undefined;
+    const v = header.readBigUInt64LE(offset);
+    offset += 8;
+    return v <= BigInt(header.length) ? Number(v) : undefined;
+  };
+  const u32 = (): number | undefined => {
+    if (!need(4)) return undefined;
+    offset += 4;
+    return header.readUInt32LE(offset - 4);
+  };
+  const skip = (type: number | undefined, depth = 0): boolean => {
+    const name = type === undefined ? undefined : VALUE_TYPES[type];
+    if (!name || depth > 2) return false;
+    if (name === 'string') {
+      const n = u64();
+      if (n === undefined || !need(n)) return false;
+      offset += n;
+      return true;
+    }
+    if (name === 'array') {
+      const element = u32();
+      const count = u64();
+      if (element === undefined || count === undefined) return false;
+      const elementName = VALUE_TYPES[element];
+      if (elementName && elementName !== 'string' && elementName !== 'array') {
+        if (!need(count * MIN_BYTES[elementName])) return false;
+        offset += count * MIN_BYTES[elementName];
+        return true;
+      }
+      for (let i = 0; i < count; i++) if (!skip(element, depth + 1)) return false;
+      return true;
+    }
+    if (!need(MIN_BYTES[name])) return false;
+    offset += MIN_BYTES[name];
+    return true;
+  };
+  offset = 8; // after the magic and the version: the tensor count, then the entry count
+  if (u64() === undefined) return undefined;
+  const entries = u64();
+  if (entries === undefined) return undefined;
+  for (let e = 0; e < entries; e++) {
+    const keyLength = u64();
+    if (keyLength === undefined || !need(keyLength)) return undefined;
+    const name = header.toString('utf8', offset, offset + keyLength);
+    offset += keyLength;
+    const type = u32();
+    if (name === key) {
+      if (type === undefined || VALUE_TYPES[type] !== 'array' || u32() === undefined || u64() === undefined) return undefined;
+      return offset;
+    }
+    if (!skip(type)) return undefined;
   }
-  // The parser read this array from these bytes, so it is there unless the file is inconsistent.
-  throw new GgufError(path, `metadata "${key}": its ${items.length} strings are not in the header as the parser read them (a malformed file?)`);
+  return undefined;
 }
 
 /** The strings at `offset` decoded with a leading U+FEFF kept, or undefined unless they are `items` (BOMs aside). */
@@ -170,10 +225,19 @@ function decodeKeepingBoms(header: Buffer, offset: number, items: readonly { val
     const length = header.readBigUInt64LE(offset);
     offset += 8;
     if (length > BigInt(header.length - offset)) return undefined;
-    const value = keepBom.decode(header.subarray(offset, offset + Number(length)));
-    offset += Number(length);
-    if ((value.startsWith('\uFEFF') ? value.slice(1) : value) !== item.value) return undefined;
-    out.push(value);
+    const n = Number(length);
+    // Only an item that starts with EF BB BF needs decoding again; every other must have the parser's item's length.
+    const bom = n >= 3 && header[offset] === 0xef && header[offset + 1] === 0xbb && header[offset + 2] === 0xbf;
+    if (bom) {
+      const value = keepBom.decode(header.subarray(offset, offset + n));
+      if (value.slice(1) !== item.value) return undefined;
+      out.push(value);
+    } else {
+      // Invalid UTF-8 decodes to U+FFFD, which has another length: only then compare the decoded text.
+      if (Buffer.byteLength(item.value, 'utf8') !== n && keepBom.decode(header.subarray(offset, offset + n)) !== item.value) return undefined;
+      out.push(item.value);
+    }
+    offset += n;
   }
   return out;
 }

@@ -140,7 +140,12 @@ export class OpenAIProvider implements ChatProvider {
     const message = serverMessage(text);
     const detail = `HTTP ${status}${message ? `: ${message}` : ''}`;
     if (status === 401 || status === 403) {
-      const advice = this.options.apiKey ? 'check the API key' : 'no API key was sent: set one';
+      const heldBack = !this.options.apiKey && process.env.OPENAI_API_KEY && !openAiEnvironmentKey(this.options.baseUrl);
+      const advice = this.options.apiKey
+        ? 'check the API key'
+        : heldBack
+          ? 'no API key was sent: OPENAI_API_KEY is never sent over plain http to another host; use https, or set PERSONA_LENS_JUDGE_API_KEY (CLI) or Set Judge API Key… (VS Code) for this endpoint'
+          : 'no API key was sent: set one';
       throw new ProviderError('auth', `${capitalize(this.who)} refused the request (${detail}): ${advice} (Persona Lens takes it from the environment or VS Code's secret storage).`, status);
     }
     if (status === 429) {
