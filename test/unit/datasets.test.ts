@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { distribution, parseCalibration, type VectorCalibration } from '../../src/core/screening/calibration';
+import { distribution, parseCalibration, screeningOwnLength, type VectorCalibration } from '../../src/core/screening/calibration';
+import { DEFAULT_OWN_RESPONSE_TOKENS } from '../../src/core/screening/screener';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -128,6 +129,17 @@ describe('statistics and thresholds', () => {
     const withTokens: VectorCalibration = { ...calibration, negative: { ...calibration.negative, tokenMean: dist, tokenMax: dist, tokenTopK: dist }, positive: { ...calibration.positive, tokenMean: high, tokenMax: high, tokenTopK: high } };
     assert.equal(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: parseCalibration(JSON.parse(JSON.stringify(withTokens))) }).value, 100);
     assert.equal(parseCalibration({ ...withTokens, positive: { ...withTokens.positive, tokenMax: { n: 1 } } }), undefined, 'a damaged token distribution is not trusted');
+    // The own-answer length: screening defaults to the calibration's, and says so when a run uses another one.
+    const measured: VectorCalibration = { ...withTokens, ownResponseTokens: 48 };
+    assert.equal(parseCalibration(JSON.parse(JSON.stringify(measured)))?.ownResponseTokens, 48);
+    assert.equal(parseCalibration({ ...measured, ownResponseTokens: 0 }), undefined, 'a damaged length is not trusted');
+    assert.equal(screeningOwnLength(undefined, [{ calibration: measured }, { calibration: measured }]), 48);
+    assert.equal(screeningOwnLength(256, [{ calibration: measured }]), 256, 'the length asked for wins');
+    assert.equal(screeningOwnLength(undefined, [{ calibration: measured }, { calibration: { ...measured, ownResponseTokens: 64 } }]), DEFAULT_OWN_RESPONSE_TOKENS, 'vectors that disagree get the default');
+    assert.equal(screeningOwnLength(undefined, [{ calibration }, {}]), DEFAULT_OWN_RESPONSE_TOKENS, 'older calibrations record none');
+    assert.equal(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: measured, ownResponseTokens: 48 }).notice, undefined);
+    assert.match(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: measured, ownResponseTokens: 256 }).notice!, /against own answers of up to 48 tokens, this run against 256: screen with --own-tokens 48/);
+    assert.equal(resolveThreshold({ kind: 'calibrated' }, [1], 'fast-delta', { calibration: measured, ownResponseTokens: 256 }).notice, undefined, 'fast ΔP never reads the own answer');
     assert.throws(() => parseThresholds('bogus=1', ['evil']), /unknown trait "bogus"/);
     assert.throws(() => parseThresholds('p200', ['evil']), /p0…p100/);
     assert.throws(() => parseThresholds('high', ['evil']), /must be calibrated, a number or a percentile/);

@@ -12,6 +12,7 @@ import { DEFAULT_METRIC, METRICS, SCREEN_METRICS, isScreenMetric } from '../../c
 import { loadTraitVector, vectorModelMismatch } from '../../core/vectors/traitVector';
 import { parseThresholds } from '../../core/screening/thresholds';
 import { screeningGate, summarize } from '../../core/screening/summary';
+import { screeningOwnLength } from '../../core/screening/calibration';
 import { toSarif } from '../../core/screening/sarif';
 import { defaultCacheRoot } from '../../core/model/weightStore';
 import { scoreRow, scoresCsvHeader, scoresCsvRow } from '../../core/screening/scoreRows';
@@ -31,7 +32,7 @@ export const screenCommand: CliCommand = {
     { name: 'sarif', kind: 'string', description: 'SARIF 2.1.0 report of flagged samples' },
     { name: 'fail-above', kind: 'string', description: 'exit 1 when any sample\'s metric exceeds this value (exit 3 when a score is not finite)' },
     { name: 'turns', kind: 'string', description: 'last (default) or all assistant turns' },
-    { name: 'own-tokens', kind: 'string', description: 'longest own answer generated for ΔP (default 128)' },
+    { name: 'own-tokens', kind: 'string', description: 'longest own answer generated for ΔP and the token metrics (default: the length the vectors were calibrated with, else 128)' },
     { name: 'batch', kind: 'string', description: 'samples per forward pass (default 8)' },
   ],
   async run(args, io) {
@@ -45,7 +46,7 @@ export const screenCommand: CliCommand = {
     if (turns !== 'last' && turns !== 'all') throw new UsageError('--turns must be last or all');
     const layer = args.options.layer !== undefined ? intOption(args, 'layer', 0, { min: 0 }) : undefined;
     const failAbove = args.options['fail-above'] !== undefined ? numberOption(args, 'fail-above', Infinity) : undefined;
-    const ownResponseTokens = intOption(args, 'own-tokens', 128, { min: 1, max: 4096 });
+    const requestedOwnTokens = args.options['own-tokens'] === undefined ? undefined : intOption(args, 'own-tokens', 0, { min: 1, max: 4096 });
     const batchSize = intOption(args, 'batch', 8, { min: 1, max: 1024 });
     const out = stringOption(args, 'out');
     if (out !== undefined && !/\.(jsonl|csv)$/i.test(out)) throw new UsageError('--out must end with .jsonl or .csv');
@@ -66,6 +67,7 @@ export const screenCommand: CliCommand = {
       if (warning) io.err(`warning: ${warning}`);
     }
     const traits = vectors.map((v) => v.name);
+    const ownResponseTokens = screeningOwnLength(requestedOwnTokens, vectors);
     let thresholds: ReturnType<typeof parseThresholds>;
     try {
       thresholds = parseThresholds(stringOption(args, 'threshold'), traits);
@@ -103,7 +105,7 @@ export const screenCommand: CliCommand = {
         return 1;
       }
       scores?.commit();
-      const summaries = summarize(samples, traits, metric, thresholds, Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing }])));
+      const summaries = summarize(samples, traits, metric, thresholds, Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing, ownResponseTokens }])));
       io.out(`${path.basename(dataset)}: ${samples.length} samples, ${issues.length} skipped; metric ${metric} (${METRICS[metric].label}: ${METRICS[metric].description})`);
       io.out('trait            mean      p50      p90      p99  threshold  flagged');
       for (const s of summaries) io.out(`${s.trait.padEnd(14)} ${[s.mean, s.p50, s.p90, s.p99, s.threshold].map((x) => x.toFixed(3).padStart(8)).join(' ')}  ${String(s.flagged).padStart(4)} (${(100 * s.shareFlagged).toFixed(1)}%)`);

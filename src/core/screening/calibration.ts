@@ -12,7 +12,7 @@
  * The kept pairs' answers are screened exactly as a dataset sample is — the question as the user turn, the answer
  * as the assistant turn, no system prompt — by the same Screener, so every metric (token ΔP included) gets the
  * numbers a screened file would get for such answers. With token ΔP top-8, the default since issue 19, the halfway
- * rule flags 0 % of `normal.jsonl` and 100 / 98 / 64 % of the strong sets' trait samples. The Monitor's reference
+ * rule flags 0 % of `normal.jsonl` and 100 / 98 / 94 % of the strong sets' trait samples. The Monitor's reference
  * marks come from the same extraction: the last-prompt-token projection under the eliciting and the anti-eliciting
  * system prompts.
  */
@@ -21,7 +21,7 @@ import type { LoadedModel } from '../model/loadedModel';
 import type { ScoredTurn } from '../datasets/sampleShapes';
 import { sampleHash } from '../datasets/datasetReader';
 import { percentile } from '../stats';
-import { Screener } from './screener';
+import { DEFAULT_OWN_RESPONSE_TOKENS, Screener } from './screener';
 import { METRIC_KEYS, metricKey, type MetricKey, type ScreenMetric } from './metrics';
 
 export const CALIBRATION_VERSION = 1;
@@ -47,6 +47,11 @@ export interface VectorCalibration {
   positive: MetricDistributions;
   /** Last-prompt-token projection (the Monitor's number) under the anti-eliciting and the eliciting system prompts. */
   monitor: { antiEliciting: Distribution; eliciting: Distribution };
+  /**
+   * Longest own answer (tokens) the ΔP and token metrics were measured against. Screening defaults to it, so a
+   * calibrated threshold compares like with like; absent in vectors calibrated before it was recorded.
+   */
+  ownResponseTokens?: number;
 }
 
 export function distribution(values: readonly number[]): Distribution {
@@ -68,6 +73,16 @@ export function calibratedThreshold(calibration: VectorCalibration, metric: Scre
   return c ? (c.negative.quantiles[50] + c.positive.quantiles[50]) / 2 : NaN;
 }
 
+/**
+ * The own-answer length a screening run uses: the one asked for, else the one the vectors were calibrated with when
+ * they agree (one screener serves them all), else the default.
+ */
+export function screeningOwnLength(requested: number | undefined, vectors: readonly { calibration?: VectorCalibration }[]): number {
+  if (requested !== undefined) return requested;
+  const lengths = new Set(vectors.map((v) => v.calibration?.ownResponseTokens).filter((n): n is number => n !== undefined));
+  return lengths.size === 1 ? [...lengths][0] : DEFAULT_OWN_RESPONSE_TOKENS;
+}
+
 export interface CalibrationAnswers {
   question: string;
   positive: string;
@@ -86,7 +101,8 @@ export async function calibrateVector(
   options: { cacheRoot?: string; ownResponseTokens?: number },
   ctx?: RunContext,
 ): Promise<VectorCalibration> {
-  const screener = new Screener(model, [vector], { computeDelta: true, cacheRoot: options.cacheRoot, ownResponseTokens: options.ownResponseTokens });
+  const ownResponseTokens = options.ownResponseTokens ?? DEFAULT_OWN_RESPONSE_TOKENS;
+  const screener = new Screener(model, [vector], { computeDelta: true, cacheRoot: options.cacheRoot, ownResponseTokens });
   const scores = { positive: [] as Partial<Record<MetricKey, number>>[], negative: [] as Partial<Record<MetricKey, number>>[] };
   const samples = answers.flatMap((a, i) => (['negative', 'positive'] as const).map((polarity) => ({ polarity, turn: sample(a.question, polarity === 'positive' ? a.positive : a.negative), index: 2 * i + (polarity === 'positive' ? 1 : 0) })));
   const items = samples.map(({ turn, index }) => ({ kind: 'sample' as const, ...turn, index, startLine: index + 1, endLine: index + 1, format: 'messages' as const, hash: sampleHash(turn) }));
@@ -101,6 +117,7 @@ export async function calibrateVector(
     negative: summarise(scores.negative),
     positive: summarise(scores.positive),
     monitor: { antiEliciting: distribution(monitor.antiEliciting), eliciting: distribution(monitor.eliciting) },
+    ownResponseTokens,
   };
 }
 
@@ -115,6 +132,7 @@ export function parseCalibration(raw: unknown): VectorCalibration | undefined {
   const ok = (d: unknown): d is Distribution => typeof d === 'object' && d !== null && Number.isInteger((d as Distribution).n) && Array.isArray((d as Distribution).quantiles) && (d as Distribution).quantiles.length === 101 && (d as Distribution).quantiles.every((q) => typeof q === 'number');
   // The token metrics came later: a calibration without them is kept (they fall back), a damaged one is not.
   const metrics = (m: unknown) => typeof m === 'object' && m !== null && ['projection', 'fastDelta', 'delta'].every((k) => ok((m as Record<string, unknown>)[k])) && ['tokenMean', 'tokenMax', 'tokenTopK'].every((k) => (m as Record<string, unknown>)[k] === undefined || ok((m as Record<string, unknown>)[k]));
-  if (c.version !== CALIBRATION_VERSION || !Number.isInteger(c.layer) || !metrics(c.negative) || !metrics(c.positive) || !ok(c.monitor?.antiEliciting) || !ok(c.monitor?.eliciting)) return undefined;
+  const ownLength = c.ownResponseTokens === undefined || (Number.isInteger(c.ownResponseTokens) && c.ownResponseTokens >= 1);
+  if (c.version !== CALIBRATION_VERSION || !Number.isInteger(c.layer) || !ownLength || !metrics(c.negative) || !metrics(c.positive) || !ok(c.monitor?.antiEliciting) || !ok(c.monitor?.eliciting)) return undefined;
   return c as VectorCalibration;
 }

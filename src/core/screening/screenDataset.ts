@@ -6,6 +6,7 @@ import type { RunContext } from '../cancellation';
 import type { LoadedModel } from '../model/loadedModel';
 import { readDataset, readJsonArray, readJsonLines, type DatasetIssue, type DatasetItem } from '../datasets/datasetReader';
 import { Screener, type ScreenedSample } from './screener';
+import { screeningOwnLength } from './calibration';
 import { loadTraitVector } from '../vectors/traitVector';
 import { parseThreshold, type ThresholdSpec } from './thresholds';
 import { summarize, type TraitSummary } from './summary';
@@ -23,6 +24,7 @@ export interface ScreenRequest {
   metric: ScreenMetric;
   turns?: 'last' | 'all';
   lineRange?: { start: number; end: number };
+  /** Longest own answer for ΔP and the token metrics; default the vectors' calibration's, else 128. */
   ownResponseTokens?: number;
   /** Per trait "p95" / "2.5" specs; default p95. */
   thresholds?: Record<string, string>;
@@ -42,7 +44,8 @@ export async function screenDataset(model: LoadedModel, params: ScreenRequest & 
   const { numLayers, hiddenSize } = model.checkpoint.spec;
   const vectors = params.vectorPaths.map((p) => loadTraitVector(p, numLayers + 1, hiddenSize, params.layer));
   const traits = vectors.map((v) => v.name);
-  const screener = new Screener(model, vectors, { computeDelta: METRICS[params.metric].ownAnswer, peakExcerpts: METRICS[params.metric].ownAnswer, cacheRoot: params.cacheRoot, ownResponseTokens: params.ownResponseTokens });
+  const ownResponseTokens = screeningOwnLength(params.ownResponseTokens, vectors);
+  const screener = new Screener(model, vectors, { computeDelta: METRICS[params.metric].ownAnswer, peakExcerpts: METRICS[params.metric].ownAnswer, cacheRoot: params.cacheRoot, ownResponseTokens });
   const options = { turns: params.turns ?? 'last', lineRange: params.lineRange };
   let items: AsyncIterable<DatasetItem> | Iterable<DatasetItem>;
   let total = 0;
@@ -69,6 +72,7 @@ export async function screenDataset(model: LoadedModel, params: ScreenRequest & 
     else samples.push({ ...item, response: '', ownResponse: item.ownResponse?.slice(0, OWN_RESPONSE_CHARS) });
   }
   const thresholds: Record<string, ThresholdSpec> = Object.fromEntries(traits.map((t) => [t, parseThreshold(params.thresholds?.[t] ?? 'calibrated')]));
-  const calibrations = Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing }]));
+  const calibrations = Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing, ownResponseTokens }]));
   return { traits, metric: params.metric, samples, issues, summaries: samples.length ? summarize(samples, traits, params.metric, thresholds, calibrations) : [] };
 }
+

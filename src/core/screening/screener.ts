@@ -81,7 +81,7 @@ const unit = (v: Float32Array): Float32Array => {
 const METRICS_FORMAT = 'm2';
 
 /** Longest own answer generated when `ownResponseTokens` is not given. */
-const DEFAULT_OWN_RESPONSE_TOKENS = 128;
+export const DEFAULT_OWN_RESPONSE_TOKENS = 128;
 
 /** What the projection and fast ΔP are (they never read the model's own answer). */
 const plainMetrics = (m: { projection: number; fastDelta: number }): CachedMetrics => ({ projection: m.projection, fastDelta: m.fastDelta });

@@ -6,7 +6,7 @@
  */
 import { percentile } from '../stats';
 import { calibratedThreshold, metricCalibration, type VectorCalibration } from './calibration';
-import { metricLabel, type ScreenMetric } from './metrics';
+import { METRICS, metricLabel, type ScreenMetric } from './metrics';
 
 export type ThresholdSpec = { kind: 'calibrated' } | { kind: 'value'; value: number } | { kind: 'percentile'; p: number };
 
@@ -55,6 +55,8 @@ export interface ResolvedThreshold {
 export interface ThresholdCalibration {
   calibration?: VectorCalibration;
   missing?: string;
+  /** Longest own answer this screening run generated (ΔP and token metrics), to compare with the calibration's. */
+  ownResponseTokens?: number;
 }
 
 export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[], metric: ScreenMetric, calibrated: ThresholdCalibration = {}): ResolvedThreshold {
@@ -64,10 +66,16 @@ export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[],
   const distributions = calibration && metricCalibration(calibration, metric);
   if (calibration && distributions) {
     const { negative, positive } = distributions;
+    const measured = calibration.ownResponseTokens;
+    const used = calibrated.ownResponseTokens;
+    // ΔP and the token metrics subtract the model's own answer: one of another length moves them, so the threshold
+    // would compare numbers measured two ways. Said, not refused: the user chose the length.
+    const otherLength = METRICS[metric].ownAnswer && measured !== undefined && used !== undefined && measured !== used;
     return {
       value: calibratedThreshold(calibration, metric),
       kind: 'calibrated',
       rule: `halfway between the median anti-trait (${negative.quantiles[50].toFixed(2)}) and trait (${positive.quantiles[50].toFixed(2)}) answers of the ${negative.n} pairs this vector was extracted from`,
+      ...(otherLength ? { notice: `the calibration measured ${metricLabel(metric)} against own answers of up to ${measured} tokens, this run against ${used}: screen with --own-tokens ${measured} to compare like with like` } : {}),
     };
   }
   const missing = calibration ? `the vector's calibration has no ${metricLabel(metric)} (it was extracted before that metric existed: extract again to calibrate it)` : (calibrated.missing ?? 'the vector has no calibration');
