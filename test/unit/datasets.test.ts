@@ -138,7 +138,7 @@ describe('statistics and thresholds', () => {
     assert.equal(screeningOwnLength(undefined, [{ calibration: measured }, { calibration: { ...measured, ownResponseTokens: 64 } }]), DEFAULT_OWN_RESPONSE_TOKENS, 'vectors that disagree get the default');
     assert.equal(screeningOwnLength(undefined, [{ calibration }, {}]), DEFAULT_OWN_RESPONSE_TOKENS, 'older calibrations record none');
     assert.equal(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: measured, ownResponseTokens: 48 }).notice, undefined);
-    assert.match(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: measured, ownResponseTokens: 256 }).notice!, /against own answers of up to 48 tokens, this run against 256: screen with --own-tokens 48/);
+    assert.match(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: measured, ownResponseTokens: 256 }).notice!, /against own answers of up to 48 tokens, this run against 256: screen with own answers of 48 tokens .*--own-tokens 48/);
     assert.equal(resolveThreshold({ kind: 'calibrated' }, [1], 'fast-delta', { calibration: measured, ownResponseTokens: 256 }).notice, undefined, 'fast ΔP never reads the own answer');
     assert.throws(() => parseThresholds('bogus=1', ['evil']), /unknown trait "bogus"/);
     assert.throws(() => parseThresholds('p200', ['evil']), /p0…p100/);

@@ -75,7 +75,7 @@ export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[],
       value: calibratedThreshold(calibration, metric),
       kind: 'calibrated',
       rule: `halfway between the median anti-trait (${negative.quantiles[50].toFixed(2)}) and trait (${positive.quantiles[50].toFixed(2)}) answers of the ${negative.n} pairs this vector was extracted from`,
-      ...(otherLength ? { notice: `the calibration measured ${metricLabel(metric)} against own answers of up to ${measured} tokens, this run against ${used}: screen with --own-tokens ${measured} to compare like with like` } : {}),
+      ...(otherLength ? { notice: `the calibration measured ${metricLabel(metric)} against own answers of up to ${measured} tokens, this run against ${used}: screen with own answers of ${measured} tokens to compare like with like (CLI --own-tokens ${measured}; vectors calibrated with different lengths, one at a time)` } : {}),
     };
   }
   const missing = calibration ? `the vector's calibration has no ${metricLabel(metric)} (it was extracted before that metric existed: extract again to calibrate it)` : (calibrated.missing ?? 'the vector has no calibration');
