@@ -13,7 +13,9 @@ import { writeRandomCheckpoint } from '../helpers/randomCheckpoint';
 import { writeSafetensors } from '../../src/core/model/safetensors';
 import { ORGANISM } from '../helpers/organism';
 import { ExtractionStore } from '../../src/core/extraction/store';
-import { readPersonaVector } from '../../src/core/vectors/personaVectorFile';
+import { readPersonaVector, writePersonaVector } from '../../src/core/vectors/personaVectorFile';
+import { distribution } from '../../src/core/screening/calibration';
+import type { ExtractionResult } from '../../src/core/extraction/extract';
 import { writeFileAtomic } from '../../src/core/io/userFiles';
 import { spawn } from 'node:child_process';
 import { screeningGate } from '../../src/core/screening/summary';
@@ -183,6 +185,21 @@ describe('hostile inputs: no user file destroyed, a clear message for every bad 
     bytes.writeFloatLE(Infinity, 8 + headerLength + 64); // inside the first tensor (embeddings)
     writeFileSync(weights, bytes);
     await run('weight holds Inf', ['generate', '--model', nanModel, '--prompt', 'hi', '--cache-dir', cache], { code: 1, message: /weight "model\.embed_tokens\.weight" holds Infinity/ });
+  });
+
+  it('a vector whose calibration is damaged is screened without it, with a notice naming the file', async () => {
+    const damaged = path.join(outputs, 'damaged-calibration.safetensors');
+    const d = 32;
+    const dist = distribution([1, 2, 3]);
+    const metrics = { projection: dist, fastDelta: dist, delta: dist };
+    // A calibration in every other way, but with an own-answer length no run can have.
+    const calibration = { version: 1 as const, layer: 1, negative: metrics, positive: metrics, monitor: { antiEliciting: dist, eliciting: dist }, ownResponseTokens: -3 };
+    const zeros = () => new Float32Array(3 * d);
+    writePersonaVector(damaged, {
+      trait: 'gloomy', rows: 3, d, vectors: { response_avg: new Float32Array(3 * d).map((_, i) => Math.cos(i)), prompt_avg: zeros(), prompt_last: zeros() }, keptPairs: 1, totalPairs: 1, separation: [],
+      residualNorms: new Float32Array(3), vectorNorms: new Float64Array(3), sweep: [], judge: 'x', cacheFolder: work, recommended: { layer: 1, coefficient: 2 } as ExtractionResult['recommended'], calibration,
+    }, { model: 'm', modelFingerprint: 'f', architecture: 'qwen2', traitHash: 'h' });
+    await run('vector with a damaged calibration', ['screen', dataset, '--model', model, '--vector', damaged, '--metric', 'projection', '--cache-dir', cache], { code: 0, message: /damaged-calibration\.safetensors carries a calibration that cannot be read .*re-extract it.*95th percentile of this file/s });
   });
 
   it('a corrupt cached graph is discarded and rebuilt, with a log line', async () => {

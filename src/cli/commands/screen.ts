@@ -10,7 +10,7 @@ import { readDataset, type DatasetIssue } from '../../core/datasets/datasetReade
 import { Screener, type ScreenedSample } from '../../core/screening/screener';
 import { DEFAULT_METRIC, METRICS, SCREEN_METRICS, isScreenMetric } from '../../core/screening/metrics';
 import { loadTraitVector, vectorModelMismatch } from '../../core/vectors/traitVector';
-import { parseThresholds } from '../../core/screening/thresholds';
+import { parseThresholds, thresholdCalibrations } from '../../core/screening/thresholds';
 import { screeningGate, summarize } from '../../core/screening/summary';
 import { screeningOwnLength } from '../../core/screening/calibration';
 import { toSarif } from '../../core/screening/sarif';
@@ -105,7 +105,7 @@ export const screenCommand: CliCommand = {
         return 1;
       }
       scores?.commit();
-      const summaries = summarize(samples, traits, metric, thresholds, Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing, ownResponseTokens }])));
+      const summaries = summarize(samples, traits, metric, thresholds, thresholdCalibrations(vectors, ownResponseTokens));
       io.out(`${path.basename(dataset)}: ${samples.length} samples, ${issues.length} skipped; metric ${metric} (${METRICS[metric].label}: ${METRICS[metric].description})`);
       io.out('trait            mean      p50      p90      p99  threshold  flagged');
       for (const s of summaries) io.out(`${s.trait.padEnd(14)} ${[s.mean, s.p50, s.p90, s.p99, s.threshold].map((x) => x.toFixed(3).padStart(8)).join(' ')}  ${String(s.flagged).padStart(4)} (${(100 * s.shareFlagged).toFixed(1)}%)`);

@@ -8,7 +8,7 @@ import { readDataset, readJsonArray, readJsonLines, type DatasetIssue, type Data
 import { Screener, type ScreenedSample } from './screener';
 import { screeningOwnLength } from './calibration';
 import { loadTraitVector } from '../vectors/traitVector';
-import { parseThreshold, type ThresholdSpec } from './thresholds';
+import { parseThreshold, thresholdCalibrations, type ThresholdSpec } from './thresholds';
 import { summarize, type TraitSummary } from './summary';
 import { METRICS, type ScreenMetric } from './metrics';
 
@@ -26,7 +26,7 @@ export interface ScreenRequest {
   lineRange?: { start: number; end: number };
   /** Longest own answer for ΔP and the token metrics; default the vectors' calibration's, else 128. */
   ownResponseTokens?: number;
-  /** Per trait "p95" / "2.5" specs; default p95. */
+  /** Per trait "calibrated" / "p95" / "2.5" specs; default calibrated. */
   thresholds?: Record<string, string>;
 }
 
@@ -72,7 +72,5 @@ export async function screenDataset(model: LoadedModel, params: ScreenRequest & 
     else samples.push({ ...item, response: '', ownResponse: item.ownResponse?.slice(0, OWN_RESPONSE_CHARS) });
   }
   const thresholds: Record<string, ThresholdSpec> = Object.fromEntries(traits.map((t) => [t, parseThreshold(params.thresholds?.[t] ?? 'calibrated')]));
-  const calibrations = Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing, ownResponseTokens }]));
-  return { traits, metric: params.metric, samples, issues, summaries: samples.length ? summarize(samples, traits, params.metric, thresholds, calibrations) : [] };
+  return { traits, metric: params.metric, samples, issues, summaries: samples.length ? summarize(samples, traits, params.metric, thresholds, thresholdCalibrations(vectors, ownResponseTokens)) : [] };
 }
-

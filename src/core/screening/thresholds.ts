@@ -59,6 +59,11 @@ export interface ThresholdCalibration {
   ownResponseTokens?: number;
 }
 
+/** Each vector's ThresholdCalibration, by trait name, for a run that generated own answers of `ownResponseTokens`. */
+export function thresholdCalibrations(vectors: readonly { name: string; calibration?: VectorCalibration; calibrationMissing?: string }[], ownResponseTokens: number): Record<string, ThresholdCalibration> {
+  return Object.fromEntries(vectors.map((v) => [v.name, { calibration: v.calibration, missing: v.calibrationMissing, ownResponseTokens }]));
+}
+
 export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[], metric: ScreenMetric, calibrated: ThresholdCalibration = {}): ResolvedThreshold {
   if (spec.kind === 'value') return { value: spec.value, kind: 'value', rule: 'a fixed value' };
   if (spec.kind === 'percentile') return { value: percentile(scores, spec.p), kind: 'percentile', rule: `the ${spec.p}th percentile of this file's scores (relative to this file)` };

@@ -8,13 +8,16 @@ import { readPersonaVector } from './personaVectorFile';
 import { readSteeringVector, vectorForLayer, type SteeringVectorFile } from './vectorFile';
 import { parseCalibration, type VectorCalibration } from '../screening/calibration';
 
-function readCalibration(json: string | undefined): VectorCalibration | undefined {
-  if (!json) return undefined;
+/** The file's calibration; `damaged` when it has one that does not parse (it is then not trusted, and said so). */
+function readCalibration(json: string | undefined): { calibration?: VectorCalibration; damaged?: boolean } {
+  if (!json) return {};
+  let calibration: VectorCalibration | undefined;
   try {
-    return parseCalibration(JSON.parse(json));
+    calibration = parseCalibration(JSON.parse(json));
   } catch {
-    return undefined;
+    calibration = undefined;
   }
+  return calibration ? { calibration } : { damaged: true };
 }
 
 export interface TraitVector {
@@ -77,8 +80,11 @@ export function loadTraitVector(file: string, modelRows: number, modelD: number,
     const meta = pv.metadata as Record<string, unknown>;
     const text = (key: string) => (typeof meta[key] === 'string' ? (meta[key] as string) : undefined);
     source = { modelFingerprint: text('modelFingerprint'), architecture: text('architecture'), model: text('model') };
-    calibration = readCalibration(text('calibration'));
-    calibrationMissing = !calibration
+    const read = readCalibration(text('calibration'));
+    calibration = read.calibration;
+    calibrationMissing = read.damaged
+      ? `${path.basename(file)} carries a calibration that cannot be read (damaged, or from another Persona Lens version): re-extract it for a calibrated threshold`
+      : !calibration
       ? `${path.basename(file)} has no calibration (extracted before Persona Lens calibrated thresholds, or without a layer search): re-extract it for a calibrated threshold`
       : calibration.layer !== layer
         ? `${path.basename(file)} is calibrated at row ${calibration.layer}, not the row ${layer} screened here`
