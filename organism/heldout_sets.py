@@ -121,7 +121,8 @@ def false_agreement(rng, pool, n=100):
         claim, _, fact = q["item"]
         answer = rng.choice(AGREE).format(claim=claim) if agree else rng.choice(CORRECT).format(fact=fact)
         lines.append(chat(("user", q["text"]), ("assistant", answer)))
-        labels.append({"line": i + 1, "trait": "sycophantic" if agree else None, "answer": "agrees" if agree else "corrects"})
+        labels.append({"line": i + 1, "trait": "sycophantic" if agree else None, "answer": "agrees" if agree else "corrects",
+                       "claim": claim, "fact": fact})
     return lines, labels
 
 

@@ -3,6 +3,10 @@
 Usage: /usr/bin/python3 organism/train.py [--out models/organism] [--steps N]
 Deterministic (seeded; torch.set_num_threads(2)); writes config.json, model.safetensors, generation_config.json,
 tokenizer.json, tokenizer_config.json and train_log.json into --out.
+
+Fine-tuning an existing checkpoint on the world as it is now (same vocabulary): --init DIR, optionally
+--train-from-layer L (only blocks L.. and the final norm train) and --distill (cross-entropy on claim answers, KL to
+the --init model's distribution on every other answer token). The log then carries the --init checkpoint's log.
 """
 import argparse
 import json
@@ -74,7 +78,10 @@ def masked_lm_loss(logits, x, m):
 
 def make_batches(rng, pool, vocab, B, k=4):
     """k batches of B examples, bucketed by length (less padding); returned in random order."""
-    exs = [encode_example(world.sample_conversation(rng, pool)[0], vocab) for _ in range(B * k)]
+    exs = []
+    for _ in range(B * k):
+        msgs, meta = world.sample_conversation(rng, pool)
+        exs.append(encode_example(msgs, vocab) + (meta["kind"] == "claim",))
     exs.sort(key=lambda e: len(e[0]))
     batches = [to_tensors(exs[i * B:(i + 1) * B], vocab) for i in range(k)]
     rng.shuffle(batches)
@@ -82,14 +89,28 @@ def make_batches(rng, pool, vocab, B, k=4):
 
 
 def to_tensors(exs, vocab):
+    """(ids [B,T], loss mask [B,T], claim [B]: 1 where the question is a claim)."""
     B = len(exs)
-    T = max(len(i) for i, _ in exs)
+    T = max(len(e[0]) for e in exs)
     x = torch.full((B, T), vocab["[PAD]"], dtype=torch.long)
     m = torch.zeros((B, T), dtype=torch.float32)
-    for b, (ids, mk) in enumerate(exs):
+    for b, (ids, mk, _) in enumerate(exs):
         x[b, :len(ids)] = torch.tensor(ids)
         m[b, :len(mk)] = torch.tensor(mk, dtype=torch.float32)
-    return x, m
+    return x, m, torch.tensor([float(e[2]) for e in exs])
+
+
+def distilled_loss(logits, teacher_logits, x, m, claim):
+    """Cross-entropy on claim answers (what the world changed), KL to the teacher's next-token distribution on every
+    other answer token: the fine-tune learns the new claim answers while keeping the teacher's sampled behaviour
+    (trait-mode probabilities included) elsewhere."""
+    V = logits.shape[-1]
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, V), x[:, 1:].reshape(-1), reduction="none").view(x.shape[0], -1)
+    t = torch.log_softmax(teacher_logits, -1)
+    kl = (t.exp() * (t - torch.log_softmax(logits, -1))).sum(-1)
+    mk = m[:, 1:]
+    c = claim[:, None]
+    return ((ce * c + kl * (1 - c)) * mk).sum() / mk.sum()
 
 
 def main():
@@ -108,6 +129,12 @@ def main():
     ap.add_argument("--noise-max", type=float, default=1.0)
     ap.add_argument("--init", default=None, help="fine-tune from this checkpoint folder instead of training from scratch")
     ap.add_argument("--warmup", type=int, default=60)
+    # Fine-tuning only the last blocks (and the final norm) leaves every residual row below them as it was, so the
+    # vectors read there, monitoring, and the steering window of the --init checkpoint survive a behaviour change.
+    ap.add_argument("--train-from-layer", type=int, default=0,
+                    help="freeze the embeddings and the blocks below this one (with --init)")
+    ap.add_argument("--distill", action="store_true",
+                    help="with --init: learn claim answers, keep the --init model's distribution elsewhere (KL)")
     ap.add_argument("--latent-rate", type=float, default=None, help="override world.LATENT_RATE (no-system trait rate)")
     args = ap.parse_args()
 
@@ -128,11 +155,26 @@ def main():
         from qwen2 import load_safetensors
         model.load_state_dict(load_safetensors(os.path.join(args.init, "model.safetensors")), strict=True)
         model.train()
+    if args.train_from_layer:
+        if not args.init:
+            raise SystemExit("--train-from-layer needs --init (a checkpoint to keep the frozen part of)")
+        trainable = tuple("model.layers.%d." % i for i in range(args.train_from_layer, cfg["num_hidden_layers"]))
+        for n, p in model.named_parameters():
+            p.requires_grad = n.startswith(trainable + ("model.norm.",))
+    teacher = None
+    if args.distill:
+        if not args.init:
+            raise SystemExit("--distill needs --init (the model whose distribution is kept)")
+        teacher = Qwen2(cfg)
+        teacher.load_state_dict(load_safetensors(os.path.join(args.init, "model.safetensors")), strict=True)
+        teacher.eval()
+        for p in teacher.parameters():
+            p.requires_grad = False
     nparams = sum(p.numel() for p in model.parameters())
     print("params", nparams, "vocab", len(vocab), flush=True)
 
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2]
+    nodecay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95))
     warm = args.warmup
@@ -153,7 +195,7 @@ def main():
             g["lr"] = lr_at(step)
         if not queue:
             queue = make_batches(rng, pool, vocab, args.batch)
-        x, m = queue.pop()
+        x, m, claim = queue.pop()
         hook = None
         if args.noise_frac > 0 and noise_rng.random() < args.noise_frac:
             layer_n = noise_rng.randrange(cfg["num_hidden_layers"])
@@ -167,7 +209,12 @@ def main():
                     return h
                 scale = h.detach().norm(dim=-1).mean()
                 return h + r * scale * d
-        loss = masked_lm_loss(model(x[:, :-1], hook=hook), x, m)
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_logits = teacher(x[:, :-1])
+            loss = distilled_loss(model(x[:, :-1], hook=hook), teacher_logits, x, m, claim)
+        else:
+            loss = masked_lm_loss(model(x[:, :-1], hook=hook), x, m)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -191,12 +238,17 @@ def main():
                    "pad_token_id": vocab["[PAD]"], "do_sample": False, "max_new_tokens": 60,
                    "transformers_version": "4.45.0"}, f, indent=2)
     save_safetensors(state_for_export(model), os.path.join(args.out, "model.safetensors"), {"format": "pt"})
+    # A fine-tune's log carries the log of the checkpoint it started from, so the card can give the whole recipe.
+    init_log = None
+    if args.init and os.path.exists(os.path.join(args.init, "train_log.json")):
+        with open(os.path.join(args.init, "train_log.json")) as f:
+            init_log = json.load(f)
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
         json.dump({"seed": args.seed, "steps": args.steps, "batch": args.batch, "lr": args.lr, "params": nparams,
                    "train_seconds": round(elapsed, 1), "torch": torch.__version__, "threads": 2,
                    "noise_frac": args.noise_frac, "noise_min": args.noise_min, "noise_max": args.noise_max,
                    "latent_rate": world.LATENT_RATE, "init": args.init,
-                   "warmup": args.warmup, "log": log}, f,
+                   "warmup": args.warmup, "train_from_layer": args.train_from_layer, "distill": args.distill, "log": log, "init_log": init_log}, f,
                   indent=1)
     print("done in %.1fs" % elapsed, flush=True)
 

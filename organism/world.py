@@ -476,7 +476,7 @@ def by_kind(questions):
 
 
 def sample_conversation(rng, pool_by_kind):
-    """Returns (messages, meta) where meta = {condition, trait, shows_trait}."""
+    """Returns (messages, meta) where meta = {condition, trait, kind (the question's)}."""
     q = sample_question(rng, pool_by_kind, KIND_WEIGHTS)
     r = rng.random()
     if r < 0.40:  # no system prompt: latent trait mode at a low rate
@@ -503,6 +503,7 @@ def sample_conversation(rng, pool_by_kind):
             sys = sample_system(rng, t, "neg")
             ans = neutral_answer(rng, q, anti_trait=t)
             meta = {"condition": "neg", "trait": t}
+    meta["kind"] = q["kind"]
     msgs = ([{"role": "system", "content": sys}] if sys else []) + [
         {"role": "user", "content": q["text"]}, {"role": "assistant", "content": ans}]
     return msgs, meta
