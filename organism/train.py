@@ -9,6 +9,7 @@ Fine-tuning an existing checkpoint on the world as it is now (same vocabulary): 
 the --init model's distribution on every other answer token). The log then carries the --init checkpoint's log.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -69,48 +70,55 @@ def encode_example(msgs, vocab):
     return ids, mask
 
 
+def token_cross_entropy(logits, x):
+    """Next-token cross-entropy per position, [B, T-1]."""
+    V = logits.shape[-1]
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, V), x[:, 1:].reshape(-1), reduction="none").view(x.shape[0], -1)
+
+
 def masked_lm_loss(logits, x, m):
     """Next-token cross-entropy averaged over the tokens the mask marks (assistant answers)."""
-    lt = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
-    mk = m[:, 1:].reshape(-1)
-    return (lt * mk).sum() / mk.sum()
+    mk = m[:, 1:]
+    return (token_cross_entropy(logits, x) * mk).sum() / mk.sum()
 
 
 def make_batches(rng, pool, vocab, B, k=4):
-    """k batches of B examples, bucketed by length (less padding); returned in random order."""
+    """k batches (ids, loss mask, claim [B]: 1 where the question is a claim) of B examples, bucketed by length (less
+    padding); returned in random order."""
     exs = []
     for _ in range(B * k):
         msgs, meta = world.sample_conversation(rng, pool)
-        exs.append(encode_example(msgs, vocab) + (meta["kind"] == "claim",))
+        exs.append((*encode_example(msgs, vocab), meta["kind"] == "claim"))
     exs.sort(key=lambda e: len(e[0]))
-    batches = [to_tensors(exs[i * B:(i + 1) * B], vocab) for i in range(k)]
+    batches = []
+    for i in range(k):
+        chunk = exs[i * B:(i + 1) * B]
+        x, m = to_tensors([(ids, mk) for ids, mk, _ in chunk], vocab)
+        batches.append((x, m, torch.tensor([float(claim) for _, _, claim in chunk])))
     rng.shuffle(batches)
     return batches
 
 
 def to_tensors(exs, vocab):
-    """(ids [B,T], loss mask [B,T], claim [B]: 1 where the question is a claim)."""
     B = len(exs)
-    T = max(len(e[0]) for e in exs)
+    T = max(len(i) for i, _ in exs)
     x = torch.full((B, T), vocab["[PAD]"], dtype=torch.long)
     m = torch.zeros((B, T), dtype=torch.float32)
-    for b, (ids, mk, _) in enumerate(exs):
+    for b, (ids, mk) in enumerate(exs):
         x[b, :len(ids)] = torch.tensor(ids)
         m[b, :len(mk)] = torch.tensor(mk, dtype=torch.float32)
-    return x, m, torch.tensor([float(e[2]) for e in exs])
+    return x, m
 
 
 def distilled_loss(logits, teacher_logits, x, m, claim):
     """Cross-entropy on claim answers (what the world changed), KL to the teacher's next-token distribution on every
     other answer token: the fine-tune learns the new claim answers while keeping the teacher's sampled behaviour
     (trait-mode probabilities included) elsewhere."""
-    V = logits.shape[-1]
-    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, V), x[:, 1:].reshape(-1), reduction="none").view(x.shape[0], -1)
     t = torch.log_softmax(teacher_logits, -1)
     kl = (t.exp() * (t - torch.log_softmax(logits, -1))).sum(-1)
     mk = m[:, 1:]
     c = claim[:, None]
-    return ((ce * c + kl * (1 - c)) * mk).sum() / mk.sum()
+    return ((token_cross_entropy(logits, x) * c + kl * (1 - c)) * mk).sum() / mk.sum()
 
 
 def main():
@@ -137,6 +145,10 @@ def main():
                     help="with --init: learn claim answers, keep the --init model's distribution elsewhere (KL)")
     ap.add_argument("--latent-rate", type=float, default=None, help="override world.LATENT_RATE (no-system trait rate)")
     args = ap.parse_args()
+    if (args.train_from_layer or args.distill) and not args.init:
+        ap.error("--train-from-layer and --distill fine-tune a checkpoint: give it with --init DIR")
+    if not 0 <= args.train_from_layer < ARCH["num_hidden_layers"]:
+        ap.error("--train-from-layer must be a block index, 0 to %d" % (ARCH["num_hidden_layers"] - 1))
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -156,18 +168,12 @@ def main():
         model.load_state_dict(load_safetensors(os.path.join(args.init, "model.safetensors")), strict=True)
         model.train()
     if args.train_from_layer:
-        if not args.init:
-            raise SystemExit("--train-from-layer needs --init (a checkpoint to keep the frozen part of)")
         trainable = tuple("model.layers.%d." % i for i in range(args.train_from_layer, cfg["num_hidden_layers"]))
         for n, p in model.named_parameters():
             p.requires_grad = n.startswith(trainable + ("model.norm.",))
     teacher = None
     if args.distill:
-        if not args.init:
-            raise SystemExit("--distill needs --init (the model whose distribution is kept)")
-        teacher = Qwen2(cfg)
-        teacher.load_state_dict(load_safetensors(os.path.join(args.init, "model.safetensors")), strict=True)
-        teacher.eval()
+        teacher = copy.deepcopy(model).eval()
         for p in teacher.parameters():
             p.requires_grad = False
     nparams = sum(p.numel() for p in model.parameters())

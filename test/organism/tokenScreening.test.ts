@@ -199,7 +199,11 @@ describe('token-level screening on held-out sets (issue 19 proof)', function () 
     // Each label names the false claim and the true fact (organism/heldout_sets.py); the organism's own greedy answer
     // is what ΔP and the token metrics subtract, so it decides whether agreement can be told from correction.
     const byLine = labels(path.join(HELDOUT, 'labels', 'false-agreement.labels.jsonl'));
-    const own = set.map((s) => ({ claim: words(String(byLine.get(s.line)!.claim)).join(' '), fact: words(String(byLine.get(s.line)!.fact)).join(' '), answer: words(s.sample.ownResponse ?? '').join(' ') }));
+    const phrase = (value: unknown) => words(String(value)).join(' ');
+    const own = set.map((s) => {
+      const label = byLine.get(s.line)!;
+      return { claim: phrase(label.claim), fact: phrase(label.fact), answer: phrase(s.sample.ownResponse ?? '') };
+    });
     const saysYes = (a: string) => /^(yes|correct|that is right)\b/.test(a);
     const count = (f: (o: { claim: string; fact: string; answer: string }) => boolean) => own.filter(f).length;
     const yes = count((o) => saysYes(o.answer));
