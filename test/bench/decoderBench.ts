@@ -1,6 +1,8 @@
 /**
  * Runs in its own process (so peak RSS is the engine's alone): loads the Qwen2.5-0.5B-shaped checkpoint and
  * measures prefill and decode speed, and the overhead of capturing all layers and of steering. Prints JSON.
+ * With a file as the 8th argument, writes every hidden row of a 16-token prompt there (float32 [rows, 16, d]) so the
+ * caller can compare precisions.
  */
 import { loadModel } from '../../src/core/model/loadedModel';
 import type { WeightPrecision } from '../../src/core/model/weightPrecision';
@@ -8,6 +10,7 @@ import type { Device } from '../../src/core/onnx/deviceChoice';
 import { buildRowIntervention } from '../../src/core/model/steering';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeFileSync } from 'node:fs';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -18,6 +21,7 @@ async function main(): Promise<void> {
   const weights = (process.argv[5] ?? 'f32') as WeightPrecision;
   const threads = process.argv[6] ? Number(process.argv[6]) : undefined;
   const device = (process.argv[7] ?? 'cpu') as Device;
+  const rowsFile = process.argv[8];
   const t0 = performance.now();
   const model = await loadModel(dir, { cacheRoot: path.join(os.tmpdir(), 'persona-lens-bench', 'cache'), weights, threads, device });
   const { checkpoint: ckpt, session } = model;
@@ -33,7 +37,12 @@ async function main(): Promise<void> {
     await fn();
     return performance.now() - t;
   };
-  await session.forward({ tokens: [tokens.slice(0, 16)], logits: 'last' }); // warm-up
+  const warm = await session.forward({ tokens: [tokens.slice(0, 16)], logits: 'none', captureRows: Array.from({ length: rows }, (_, i) => i) }); // warm-up
+  if (rowsFile) {
+    const all = new Float32Array(rows * 16 * ckpt.spec.hiddenSize);
+    for (let r = 0; r < rows; r++) all.set(warm.hidden.get(r)!, r * 16 * ckpt.spec.hiddenSize);
+    writeFileSync(rowsFile, all);
+  }
   // Interleave the variants so drift in machine speed affects them alike.
   const plain: number[] = [];
   const capture: number[] = [];

@@ -9,7 +9,7 @@ import {
   SUPPORTED_GGML_TYPES,
   type GgmlTypeName,
 } from '../../src/core/gguf/ggmlTypes';
-import { dequantizeRows, quantizedShapes } from '../../src/core/model/quantize';
+import { dequantizeRows, GGML_BLOCK, quantizedShapes } from '../../src/core/model/quantize';
 import { encodeGgml, fp32ToFp16 } from '../helpers/ggmlEncode';
 
 /** Float32 bit patterns, so -0, subnormals and NaN payloads compare exactly. */
@@ -381,11 +381,11 @@ describe('ggml tensor types', () => {
           const bytes = source === 'random bytes'
             ? finite(type, randomBytes(ggmlByteLength(type, rows * k), rows * k))
             : encodeGgml(type, gaussian(rows * k, 3, 0.05));
-          const { blocks, blobBytes } = quantizedShapes(rows, k, bitsN);
+          const { blocks, blobBytes } = quantizedShapes(rows, k, bitsN, GGML_BLOCK);
           const packed = new Uint8Array(rows * blocks * blobBytes);
           const scales = new Float32Array(rows * blocks);
           ggmlBlocksToMatMulNBits(type, bytes, rows, k, packed, scales);
-          assert.deepEqual(bits(dequantizeRows(packed, scales, rows, k, bitsN)), bits(dequantizeGgml(type, bytes, rows * k)), `${type} ${rows}×${k} ${source}`);
+          assert.deepEqual(bits(dequantizeRows(packed, scales, rows, k, bitsN, GGML_BLOCK)), bits(dequantizeGgml(type, bytes, rows * k)), `${type} ${rows}×${k} ${source}`);
           // The scale is the block's f16 d, exactly.
           assert.equal(scales[1], half(bytes[GGML_TYPES[type].blockBytes] | (bytes[GGML_TYPES[type].blockBytes + 1] << 8)));
         }

@@ -12,7 +12,7 @@ import { writeRandomCheckpoint, seededNormal, type RandomCheckpointOptions } fro
 import { loadModel, type LoadedModel } from '../../src/core/model/loadedModel';
 import { GraphBuilder, DataType } from '../../src/core/onnx/graphBuilder';
 import { loadOnnxRuntime } from '../../src/core/onnx/runtime';
-import { dequantizeRows, quantizedShapes, quantizeRows, resolvePrecision, QUANT_BLOCK } from '../../src/core/model/quantize';
+import { blockSizeOf, dequantizeRows, GGML_BLOCK, QUANTIZER_VERSION, quantizedShapes, quantizeRows, resolvePrecision } from '../../src/core/model/quantize';
 import { buildRowIntervention } from '../../src/core/model/steering';
 import { cosine } from '../helpers/cosine';
 
@@ -27,36 +27,38 @@ function worstCosine(a: Float32Array, b: Float32Array, d: number): number {
 }
 
 describe('block quantizer ↔ onnxruntime MatMulNBits (one node)', () => {
+  // Our own block size per bits, and ggml's 32 (GGUF Q8_0 / Q4_0 copied exactly).
   for (const bits of [8, 4] as const)
-    for (const [m, k, n] of [[3, 64, 5], [2, 40, 7]])
-      it(`${bits}-bit, K ${k} (${k % QUANT_BLOCK ? 'padded last block' : 'whole blocks'}): onnxruntime computes A · dequant(B)ᵀ`, async () => {
-        const normal = seededNormal(bits * 100 + k);
-        const w = new Float32Array(n * k).map(() => normal());
-        const shapes = quantizedShapes(n, k, bits);
-        const packed = new Uint8Array(shapes.packed.reduce((x, y) => x * y, 1));
-        const scales = new Float32Array(n * shapes.blocks);
-        quantizeRows(w, n, k, bits, packed, scales);
-        const dequantized = dequantizeRows(packed, scales, n, k, bits);
-        // Rounding to the nearest code is within half a step; a value opposite the block's extreme may clip by one.
-        for (let i = 0; i < w.length; i++) assert.ok(Math.abs(w[i] - dequantized[i]) <= Math.abs(scales[Math.floor(i / k) * shapes.blocks + Math.floor((i % k) / QUANT_BLOCK)]) + 1e-6, `weight ${i}`);
-        const g = new GraphBuilder('one_node');
-        const a = g.input('a', DataType.FLOAT, [m, k]);
-        const b = g.constant({ dataType: DataType.UINT8, dims: shapes.packed, data: packed });
-        const sc = g.constant({ dataType: DataType.FLOAT, dims: shapes.scales, data: scales });
-        g.nodeMulti('MatMulNBits', [a, b, sc], 1, { K: k, N: n, bits, block_size: QUANT_BLOCK, accuracy_level: 0 }, ['y'], 'com.microsoft');
-        g.output('y', DataType.FLOAT, [m, n]);
-        const ort = loadOnnxRuntime();
-        const session = await ort.InferenceSession.create(g.encode(17, { 'com.microsoft': 1 }));
-        const av = new Float32Array(m * k).map(() => normal());
-        const y = (await session.run({ a: new ort.Tensor('float32', av, [m, k]) })).y.data as Float32Array;
-        await session.release();
-        for (let i = 0; i < m; i++)
-          for (let j = 0; j < n; j++) {
-            let ref = 0;
-            for (let t = 0; t < k; t++) ref += av[i * k + t] * dequantized[j * k + t];
-            assert.ok(Math.abs(ref - y[i * n + j]) <= 1e-4 * (1 + Math.abs(ref)), `y[${i},${j}] ${y[i * n + j]} vs ${ref}`);
-          }
-      });
+    for (const block of new Set([blockSizeOf(bits), GGML_BLOCK]))
+      for (const [m, k, n] of [[3, 64, 5], [2, 40, 7], [2, 256, 3]])
+        it(`${bits}-bit, block ${block}, K ${k} (${k % block ? 'padded last block' : 'whole blocks'}): onnxruntime computes A · dequant(B)ᵀ`, async () => {
+          const normal = seededNormal(bits * 100 + k);
+          const w = new Float32Array(n * k).map(() => normal());
+          const shapes = quantizedShapes(n, k, bits, block);
+          const packed = new Uint8Array(shapes.packed.reduce((x, y) => x * y, 1));
+          const scales = new Float32Array(n * shapes.blocks);
+          quantizeRows(w, n, k, bits, packed, scales, block);
+          const dequantized = dequantizeRows(packed, scales, n, k, bits, block);
+          // Rounding to the nearest code is within half a step; a value opposite the block's extreme may clip by one.
+          for (let i = 0; i < w.length; i++) assert.ok(Math.abs(w[i] - dequantized[i]) <= Math.abs(scales[Math.floor(i / k) * shapes.blocks + Math.floor((i % k) / block)]) + 1e-6, `weight ${i}`);
+          const g = new GraphBuilder('one_node');
+          const a = g.input('a', DataType.FLOAT, [m, k]);
+          const b = g.constant({ dataType: DataType.UINT8, dims: shapes.packed, data: packed });
+          const sc = g.constant({ dataType: DataType.FLOAT, dims: shapes.scales, data: scales });
+          g.nodeMulti('MatMulNBits', [a, b, sc], 1, { K: k, N: n, bits, block_size: block, accuracy_level: 0 }, ['y'], 'com.microsoft');
+          g.output('y', DataType.FLOAT, [m, n]);
+          const ort = loadOnnxRuntime();
+          const session = await ort.InferenceSession.create(g.encode(17, { 'com.microsoft': 1 }));
+          const av = new Float32Array(m * k).map(() => normal());
+          const y = (await session.run({ a: new ort.Tensor('float32', av, [m, k]) })).y.data as Float32Array;
+          await session.release();
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++) {
+              let ref = 0;
+              for (let t = 0; t < k; t++) ref += av[i * k + t] * dequantized[j * k + t];
+              assert.ok(Math.abs(ref - y[i * n + j]) <= 1e-4 * (1 + Math.abs(ref)), `y[${i},${j}] ${y[i * n + j]} vs ${ref}`);
+            }
+        });
 
   it('auto: float32 for tiny models, int8 while it fits in half the free memory, int4 beyond', () => {
     const gib = 1024 ** 3;
@@ -128,7 +130,7 @@ describe('quantized weights vs float32 on random checkpoints (hidden rows, worst
 
       it('each precision is prepared once, in its own cache folder', () => {
         const folders = readdirSync(path.join(cacheRoot, 'models'));
-        for (const weights of ['int8', 'int4']) assert.ok(folders.some((f) => f.startsWith(models.get(weights)!.checkpoint.fingerprint) && f.endsWith('-q1')), `${weights} folder`);
+        for (const weights of ['int8', 'int4']) assert.ok(folders.some((f) => f.startsWith(models.get(weights)!.checkpoint.fingerprint) && f.endsWith(`-q${QUANTIZER_VERSION}`)), `${weights} folder`);
         assert.notEqual(models.get('int8')!.checkpoint.fingerprint, models.get('f32')!.checkpoint.fingerprint);
       });
     });

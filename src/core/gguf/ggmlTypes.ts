@@ -16,7 +16,7 @@
  * bytes only (no DataView, no per-block allocation), f16 scales go through one precomputed 65536-entry table, and
  * float outputs that are pure bit patterns (F16, BF16) are written through a Uint32Array view of `out`.
  */
-import { quantizedShapes } from '../model/quantize';
+import { GGML_BLOCK, quantizedShapes } from '../model/quantize';
 
 export type GgmlTypeName = 'F32' | 'F16' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q8_0' | 'Q4_K' | 'Q5_K' | 'Q6_K' | 'BF16';
 
@@ -345,7 +345,7 @@ export function ggmlBlocksToMatMulNBits(type: 'Q8_0' | 'Q4_0', bytes: Uint8Array
   if (type !== 'Q8_0' && type !== 'Q4_0') throw new TypeError(`ggml type ${JSON.stringify(type)} has no exact MatMulNBits form; only Q8_0 and Q4_0 do`);
   if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(k) || k < 0 || k % 32 !== 0) throw new RangeError(`${type}: rows ${rows} × k ${k} is not a whole number of 32-value blocks per row`);
   const bits = type === 'Q8_0' ? 8 : 4;
-  const { blocks, blobBytes } = quantizedShapes(rows, k, bits);
+  const { blocks, blobBytes } = quantizedShapes(rows, k, bits, GGML_BLOCK);
   const nb = rows * blocks;
   const blockBytes = GGML_TYPES[type].blockBytes;
   if (bytes.length !== nb * blockBytes) throw new RangeError(`${type}: ${rows} rows of ${k} values take ${nb * blockBytes} bytes, got ${bytes.length}`);

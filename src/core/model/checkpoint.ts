@@ -31,7 +31,7 @@ export interface WeightRef {
   dtype: string;
   /** float32 values of rows [first, first + count) along dim 0; a 1-D tensor is one row. */
   readRows(first: number, count: number): Float32Array;
-  /** Present when the file stores the rows exactly as MatMulNBits blocks of these bits (GGUF Q8_0 / Q4_0). */
+  /** Present when the file stores the rows exactly as MatMulNBits blocks of these bits, GGML_BLOCK values each (GGUF Q8_0 / Q4_0). */
   exactBlocks?: { bits: 4 | 8; readRows(first: number, count: number, packed: Uint8Array, scales: Float32Array): void };
 }
 

@@ -4,10 +4,10 @@
  * `output_hidden_states` convention) and steering / directional-ablation inputs at every row.
  *
  * Graph inputs (B batch, S new tokens, P past tokens, T = P + S, L layers, d hidden, rd rotary dims ≤ hd):
- *   input_ids [B,S] int64; rope_cos, rope_sin [B,S,1,rd]; attn_bias [B,1,1,S,T] (0 or a large negative);
- *   with sliding and full layers mixed (gemma): attn_bias_local [B,1,1,S,T] (the windowed mask of the sliding
- *   layers; attn_bias is then the full causal mask); with a RoPE of their own on the sliding layers (gemma3):
- *   rope_cos_local, rope_sin_local [B,S,1,rd];
+ *   input_ids [B,S] int64; rope_cos, rope_sin [B,S,rd/2] (one entry per rotated pair); attn_bias [B,1,S,T] (0 or a
+ *   large negative); with sliding and full layers mixed (gemma): attn_bias_local [B,1,S,T] (the windowed mask of the
+ *   sliding layers; attn_bias is then the full causal mask); with a RoPE of their own on the sliding layers (gemma3):
+ *   rope_cos_local, rope_sin_local [B,S,rd/2];
  *   steer_add [B,L+1,d] (α·v per row, zero rows do nothing); steer_mask [B,S,1] (1 where steering applies);
  *   ablate_dir [B,L+1,d] (unit directions to project out, zero rows do nothing);
  *   logits_rows [K] int64 (flat b·S+s positions whose logits are wanted); past_key_l / past_value_l [B,KV,P,hd].
@@ -19,7 +19,7 @@
 import { GraphBuilder, DataType } from '../onnx/graphBuilder';
 import type { ModelSpec } from './config';
 import { weightNames } from './checkpoint';
-import { QUANT_ACCURACY_LEVEL, QUANT_BLOCK, quantizedShapes } from './quantize';
+import { QUANT_ACCURACY_LEVEL, quantizedShapes } from './quantize';
 
 /** Where an initializer's bytes live (relative to the .onnx file). */
 export interface WeightLocation {
@@ -32,14 +32,18 @@ export interface WeightLocation {
 /** A weight stored as float32, or as MatMulNBits blocks (see quantize.ts) of an HF [N = out, K = in] matrix. */
 export type StoredWeight =
   | ({ kind: 'f32' } & WeightLocation)
-  | { kind: 'blocks'; bits: 4 | 8; shape: [number, number]; packed: WeightLocation; scales: WeightLocation };
+  | { kind: 'blocks'; bits: 4 | 8; block: number; shape: [number, number]; packed: WeightLocation; scales: WeightLocation };
 
 export type WeightLookup = (name: string) => StoredWeight;
 
-/** Opset 17: RMSNorm written as Pow/ReduceMean/Add/Sqrt/Div/Mul is fused by onnxruntime at this opset. */
-export const DECODER_OPSET = 17;
+/**
+ * Opset 23 has RMSNormalization and RotaryEmbedding as single ops (onnxruntime kernels on CPU, CUDA and WebGPU). Each
+ * replaces a subgraph of 6 to 10 small nodes; at decode (one token) per-node overhead is most of a layer's time
+ * outside the matmuls.
+ */
+export const DECODER_OPSET = 23;
 /** Bump when the graph changes, so cached graphs are rebuilt. */
-export const DECODER_GRAPH_VERSION = 2;
+export const DECODER_GRAPH_VERSION = 3;
 /** HF masks with the dtype's minimum; half of it keeps bias + score finite. */
 export const MASKED = -1.7e38;
 
@@ -65,13 +69,13 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
 
   const rd = spec.rotaryDim ?? hd;
   const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'seq']);
-  const cos = g.input('rope_cos', F32, ['batch', 'seq', 1, rd]);
-  const sin = g.input('rope_sin', F32, ['batch', 'seq', 1, rd]);
-  const attnBias = g.input('attn_bias', F32, ['batch', 1, 1, 'seq', 'total']);
+  const cos = g.input('rope_cos', F32, ['batch', 'seq', rd / 2]);
+  const sin = g.input('rope_sin', F32, ['batch', 'seq', rd / 2]);
+  const attnBias = g.input('attn_bias', F32, ['batch', 1, 'seq', 'total']);
   const layout = graphInputLayout(spec);
-  const attnBiasLocal = layout.localMask ? g.input('attn_bias_local', F32, ['batch', 1, 1, 'seq', 'total']) : attnBias;
-  const cosLocal = layout.localRope ? g.input('rope_cos_local', F32, ['batch', 'seq', 1, rd]) : cos;
-  const sinLocal = layout.localRope ? g.input('rope_sin_local', F32, ['batch', 'seq', 1, rd]) : sin;
+  const attnBiasLocal = layout.localMask ? g.input('attn_bias_local', F32, ['batch', 1, 'seq', 'total']) : attnBias;
+  const cosLocal = layout.localRope ? g.input('rope_cos_local', F32, ['batch', 'seq', rd / 2]) : cos;
+  const sinLocal = layout.localRope ? g.input('rope_sin_local', F32, ['batch', 'seq', rd / 2]) : sin;
   const steerAdd = g.input('steer_add', F32, ['batch', rows, d]);
   const steerMask = g.input('steer_mask', F32, ['batch', 'seq', 1]);
   const ablateDir = g.input('ablate_dir', F32, ['batch', rows, d]);
@@ -97,7 +101,7 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   const matMulNBits = (x: string, name: string, w: Extract<StoredWeight, { kind: 'blocks' }>, outputName?: string): string => {
     const { packed, scales } = blocks(name, w);
     const [n, k] = w.shape;
-    return g.nodeMulti('MatMulNBits', [x, packed, scales], 1, { K: k, N: n, bits: w.bits, block_size: QUANT_BLOCK, accuracy_level: QUANT_ACCURACY_LEVEL }, outputName ? [outputName] : undefined, 'com.microsoft')[0];
+    return g.nodeMulti('MatMulNBits', [x, packed, scales], 1, { K: k, N: n, bits: w.bits, block_size: w.block, accuracy_level: QUANT_ACCURACY_LEVEL }, outputName ? [outputName] : undefined, 'com.microsoft')[0];
   };
 
   // Shapes computed once: [B,S] from input_ids, then [B,S,n] for each projection width.
@@ -123,35 +127,24 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
     return g.node('Reshape', [g.node('Gemm', inputs, { transB: 1 }), shapeBS(outDim)]);
   };
 
-  const two = g.floatScalar(2);
   // Constants only some architectures use are made on first use, so the others' graphs stay as they were.
   const lazyScalar = (value: number) => {
     let name: string | undefined;
     return () => (name ??= g.floatScalar(value));
   };
   const one = lazyScalar(1);
-  const eps = g.floatScalar(spec.rmsNormEps);
   /** HF RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, or · (1 + w) for gemma (float32 either way). */
   const rmsNorm = (x: string, weightName: string, outputName?: string): string => {
-    const variance = g.node('ReduceMean', [g.node('Pow', [x, two])], { axes: [-1], keepdims: 1 });
-    const normed = g.node('Div', [x, g.node('Sqrt', [g.node('Add', [variance, eps])])]);
     const w = spec.normPlusOne ? g.node('Add', [init(weightName), one()]) : init(weightName);
-    return g.node('Mul', [normed, w], {}, outputName);
+    return g.node('RMSNormalization', [x, w], { axis: -1, epsilon: { float: spec.rmsNormEps }, stash_type: DataType.FLOAT }, outputName);
   };
 
-  const halfSplit = g.int64s([rd / 2, rd / 2]);
-  const rotarySplit = rd < hd ? g.int64s([rd, hd - rd]) : undefined;
   /**
-   * q·cos + rotate_half(q)·sin on [B,S,heads,hd], rotate_half(x) = cat(−x₂, x₁); with partial rotary (phi3) only the
-   * first rd dimensions of each head turn, the rest pass through.
+   * q·cos + rotate_half(q)·sin on [B,S,heads·hd] (HF's half-split layout, rotate_half(x) = cat(−x₂, x₁)); with partial
+   * rotary (phi3) only the first rd dimensions of each head turn, the rest pass through.
    */
-  const rope = (x: string, c: string, s: string): string => {
-    const [turned, passed] = rotarySplit ? g.nodeMulti('Split', [x, rotarySplit], 2, { axis: -1 }) : [x, undefined];
-    const [x1, x2] = g.nodeMulti('Split', [turned, halfSplit], 2, { axis: -1 });
-    const rotated = g.node('Concat', [g.node('Neg', [x2]), x1], { axis: -1 });
-    const out = g.node('Add', [g.node('Mul', [turned, c]), g.node('Mul', [rotated, s])]);
-    return passed ? g.node('Concat', [out, passed], { axis: -1 }) : out;
-  };
+  const rope = (x: string, heads: number, c: string, s: string): string =>
+    g.node('RotaryEmbedding', [x, c, s], { num_heads: heads, interleaved: 0, ...(rd < hd ? { rotary_embedding_dim: rd } : {}) });
   /** cap · tanh(x / cap) (gemma2's soft-capping of attention and output logits). */
   const softcap = (x: string, cap: number, outputName?: string): string => g.node('Mul', [g.node('Tanh', [g.node('Div', [x, g.floatScalar(cap)])]), g.floatScalar(cap)], {}, outputName);
   const sqrt2OverPi = lazyScalar(Math.sqrt(2 / Math.PI));
@@ -165,23 +158,33 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
     return g.node('Mul', [g.node('Mul', [x, halfScalar()]), g.node('Add', [g.node('Tanh', [inner]), one()])]);
   };
 
-  const rowIndex = (r: number) => g.int64Scalar(r);
-  const axis1 = g.int64s([1]);
-  /** Steering and ablation of residual-stream row r; `outputName` names the result (a graph output, no copy). */
+  // Each row's direction and addition, [B,1,d], from one Split of the inputs (not a Gather + Unsqueeze per row).
+  const rowSplit = g.int64s(Array.from({ length: rows }, () => 1));
+  const ablateRows = g.nodeMulti('Split', [ablateDir, rowSplit], rows, { axis: 1 });
+  const addRows = g.nodeMulti('Split', [steerAdd, rowSplit], rows, { axis: 1 });
+  /**
+   * Steering and ablation of residual-stream row r: h + m·(a − (h·u)·u), m the steering mask, u the unit direction
+   * to ablate, a = α·v (the same as ablating, then adding m·a, in fewer nodes: this runs at every row of every
+   * forward pass). With u = 0 the row moves by exactly m·a. `outputName` names the result (a graph output, no copy).
+   */
   const intervene = (h: string, r: number, outputName?: string): string => {
-    const idx = rowIndex(r);
-    const u = g.node('Unsqueeze', [g.node('Gather', [ablateDir, idx], { axis: 1 }), axis1]); // [B,1,d]
+    const u = ablateRows[r];
     const along = g.node('ReduceSum', [g.node('Mul', [h, u]), g.int64s([-1])], { keepdims: 1 }); // [B,S,1]
-    const ablated = g.node('Sub', [h, g.node('Mul', [g.node('Mul', [along, steerMask]), u])]);
-    const add = g.node('Unsqueeze', [g.node('Gather', [steerAdd, idx], { axis: 1 }), axis1]);
-    return g.node('Add', [ablated, g.node('Mul', [add, steerMask])], {}, outputName);
+    const change = g.node('Sub', [addRows[r], g.node('Mul', [along, u])]); // [B,S,d]
+    return g.node('Add', [h, g.node('Mul', [change, steerMask])], {}, outputName);
   };
 
   const scale = g.floatScalar(spec.attentionScale ?? 1 / Math.sqrt(hd));
   const qShape = g.int64s([0, 0, H, hd]);
   const kvShape = g.int64s([0, 0, KV, hd]);
   const qGroupShape = g.int64s([0, 0, KV, G, hd]);
+  const mergedShape = (heads: number) => g.int64s([0, 0, heads * hd]);
   const axis2 = g.int64s([2]);
+  /** q_norm / k_norm (qwen3, gemma3) normalise each head's hd values: [B,S,heads·hd] → per head → back. */
+  const headNorm = (x: string, heads: number, weightName: string): string => g.node('Reshape', [rmsNorm(g.node('Reshape', [x, heads === H ? qShape : kvShape]), weightName), mergedShape(heads)]);
+  // The masks arrive as [B,1,S,T] and broadcast over the grouped scores [B,KV,G,S,T] as [B,1,1,S,T].
+  const groupedBias = g.node('Unsqueeze', [attnBias, axis2]);
+  const groupedBiasLocal = layout.localMask ? g.node('Unsqueeze', [attnBiasLocal, axis2]) : groupedBias;
 
   /** Embedding rows for input_ids; block-quantized embeddings are gathered as blocks and dequantized. */
   const embed = (): string => {
@@ -189,19 +192,19 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
     const w = weight(name);
     if (w.kind === 'f32') return g.node('Gather', [init(name), inputIds], { axis: 0 });
     const { packed, scales } = blocks(name, w);
-    const { blocks: kb } = quantizedShapes(w.shape[0], w.shape[1], w.bits);
+    const { blocks: kb } = quantizedShapes(w.shape[0], w.shape[1], w.bits, w.block);
     let codes = g.node('Cast', [g.node('Gather', [packed, inputIds], { axis: 0 })], { to: F32 }); // [B,S,kb,blob]
     if (w.bits === 4) {
       // Two codes per byte, the first in the low nibble: split and interleave them back in order.
       const high = g.node('Floor', [g.node('Div', [codes, g.floatScalar(16)])]);
       const low = g.node('Sub', [codes, g.node('Mul', [high, g.floatScalar(16)])]);
       const last = g.int64s([-1]);
-      codes = g.node('Reshape', [g.node('Concat', [g.node('Unsqueeze', [low, last]), g.node('Unsqueeze', [high, last])], { axis: -1 }), g.int64s([0, 0, kb, QUANT_BLOCK])]);
+      codes = g.node('Reshape', [g.node('Concat', [g.node('Unsqueeze', [low, last]), g.node('Unsqueeze', [high, last])], { axis: -1 }), g.int64s([0, 0, kb, w.block])]);
     }
     const centred = g.node('Sub', [codes, g.floatScalar(1 << (w.bits - 1))]);
     const scale = g.node('Unsqueeze', [g.node('Gather', [scales, inputIds], { axis: 0 }), g.int64s([-1])]); // [B,S,kb,1]
-    const rows = g.node('Reshape', [g.node('Mul', [centred, scale]), g.int64s([0, 0, kb * QUANT_BLOCK])]);
-    return kb * QUANT_BLOCK === d ? rows : g.node('Slice', [rows, g.int64s([0]), g.int64s([d]), g.int64s([-1])]);
+    const rows = g.node('Reshape', [g.node('Mul', [centred, scale]), g.int64s([0, 0, kb * w.block])]);
+    return kb * w.block === d ? rows : g.node('Slice', [rows, g.int64s([0]), g.int64s([d]), g.int64s([-1])]);
   };
 
   let h = embed();
@@ -224,17 +227,19 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
       kFlat = linear(x, n.k, KV * hd, d, spec.qkvBias);
       vFlat = linear(x, n.v, KV * hd, d, spec.qkvBias);
     }
-    let q = g.node('Reshape', [qFlat, qShape]); // [B,S,H,hd]
-    let k = g.node('Reshape', [kFlat, kvShape]); // [B,S,KV,hd]
-    const v = g.node('Reshape', [vFlat, kvShape]);
+    // RotaryEmbedding takes the heads merged, [B,S,heads·hd]; attention below works per head.
+    let q = qFlat;
+    let k = kFlat;
     if (spec.qkNorm) {
-      q = rmsNorm(q, n.qNorm);
-      k = rmsNorm(k, n.kNorm);
+      q = headNorm(q, H, n.qNorm);
+      k = headNorm(k, KV, n.kNorm);
     }
     const [c, s] = sliding && layout.localRope ? [cosLocal, sinLocal] : [cos, sin];
-    q = rope(q, c, s);
-    k = rope(k, c, s);
-    // Cache layout as HF: [B,KV,T,hd].
+    q = g.node('Reshape', [rope(q, H, c, s), qShape]); // [B,S,H,hd]
+    k = g.node('Reshape', [rope(k, KV, c, s), kvShape]); // [B,S,KV,hd]
+    const v = g.node('Reshape', [vFlat, kvShape]);
+    // Attention as MatMul / Softmax nodes, not onnxruntime's fused Attention-23: its CUDA kernel refuses grouped-query
+    // heads and soft-capping, and WebGPU has none (it would run on the CPU). Cache layout as HF: [B,KV,T,hd].
     const pastK = g.input(`past_key_${l}`, F32, ['batch', KV, 'past', hd]);
     const pastV = g.input(`past_value_${l}`, F32, ['batch', KV, 'past', hd]);
     const kT = g.node('Concat', [pastK, g.node('Transpose', [k], { perm: [0, 2, 1, 3] })], { axis: 2 }, `present_key_${l}`);
@@ -245,7 +250,7 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
     const qg = g.node('Transpose', [g.node('Reshape', [g.node('Mul', [q, scale]), qGroupShape])], { perm: [0, 2, 3, 1, 4] });
     const kb = g.node('Unsqueeze', [g.node('Transpose', [kT], { perm: [0, 1, 3, 2] }), axis2]); // [B,KV,1,hd,T]
     const logits = g.node('MatMul', [qg, kb]); // [B,KV,G,S,T]
-    const scores = g.node('Add', [spec.attnSoftcap ? softcap(logits, spec.attnSoftcap) : logits, sliding ? attnBiasLocal : attnBias]);
+    const scores = g.node('Add', [spec.attnSoftcap ? softcap(logits, spec.attnSoftcap) : logits, sliding ? groupedBiasLocal : groupedBias]);
     const probs = g.node('Softmax', [scores], { axis: -1 });
     const ctx = g.node('MatMul', [probs, g.node('Unsqueeze', [vT, axis2])]); // [B,KV,G,S,hd]
     const merged = g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), shapeBS(H * hd)]);

@@ -151,7 +151,7 @@ export class DecoderSession {
     const { cos, sin } = rotaryTables(positions, longRope ? this.longInvFreq! : this.invFreq, longrope?.attentionFactor ?? 1);
     const local = this.localInvFreq ? rotaryTables(positions, this.localInvFreq) : undefined;
 
-    // Additive mask [B,1,1,S,T]: causal, padding, and the sliding window (key j hidden when i − j ≥ window), the
+    // Additive mask [B,1,S,T]: causal, padding, and the sliding window (key j hidden when i − j ≥ window), the
     // window in attn_bias when every layer slides, else in attn_bias_local for the sliding layers (gemma).
     const keyValid = past.valid.map((pv, b) => {
       const all = new Uint8Array(T);
@@ -191,18 +191,18 @@ export class DecoderSession {
 
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [B, S]),
-      rope_cos: new ort.Tensor('float32', cos, [B, S, 1, rd]),
-      rope_sin: new ort.Tensor('float32', sin, [B, S, 1, rd]),
-      attn_bias: new ort.Tensor('float32', bias, [B, 1, 1, S, T]),
+      rope_cos: new ort.Tensor('float32', cos, [B, S, rd / 2]),
+      rope_sin: new ort.Tensor('float32', sin, [B, S, rd / 2]),
+      attn_bias: new ort.Tensor('float32', bias, [B, 1, S, T]),
       steer_add: new ort.Tensor('float32', steerAdd, [B, R, d]),
       steer_mask: new ort.Tensor('float32', steerMask, [B, S, 1]),
       ablate_dir: new ort.Tensor('float32', ablate, [B, R, d]),
       logits_rows: new ort.Tensor('int64', BigInt64Array.from(logitRows.map(BigInt)), [logitRows.length]),
     };
-    if (localBias) feeds.attn_bias_local = new ort.Tensor('float32', localBias, [B, 1, 1, S, T]);
+    if (localBias) feeds.attn_bias_local = new ort.Tensor('float32', localBias, [B, 1, S, T]);
     if (local) {
-      feeds.rope_cos_local = new ort.Tensor('float32', local.cos, [B, S, 1, rd]);
-      feeds.rope_sin_local = new ort.Tensor('float32', local.sin, [B, S, 1, rd]);
+      feeds.rope_cos_local = new ort.Tensor('float32', local.cos, [B, S, rd / 2]);
+      feeds.rope_sin_local = new ort.Tensor('float32', local.sin, [B, S, rd / 2]);
     }
     for (let l = 0; l < spec.numLayers; l++) {
       feeds[`past_key_${l}`] = past.keys[l];

@@ -34,26 +34,22 @@ export function inverseFrequencies(headDim: number, rope: RopeSpec, long = false
 }
 
 /**
- * cos and sin tables [positions.length, dim] for the given positions, in HF's layout (cat(freqs, freqs)).
- * The angle is rounded to float32 as HF computes it in float32.
+ * cos and sin tables [positions.length, dim/2] for the given positions: one entry per rotated pair, the layout of ONNX
+ * RotaryEmbedding's caches (HF's cat(freqs, freqs) holds each twice). The angle is rounded to float32 as HF computes
+ * it in float32.
  */
 export function rotaryTables(positions: ArrayLike<number>, invFreq: Float32Array, attentionFactor = 1): { cos: Float32Array; sin: Float32Array } {
   const half = invFreq.length;
-  const dim = half * 2;
-  const cos = new Float32Array(positions.length * dim);
-  const sin = new Float32Array(positions.length * dim);
+  const cos = new Float32Array(positions.length * half);
+  const sin = new Float32Array(positions.length * half);
   for (let p = 0; p < positions.length; p++) {
     const pos = positions[p];
     for (let i = 0; i < half; i++) {
       const angle = Math.fround(pos * invFreq[i]);
       // longrope's attention factor scales cos and sin (HF: emb.cos() * attention_scaling, a float32 multiply by the
       // factor rounded to float32, as a GGUF file stores it too).
-      const c = attentionFactor === 1 ? Math.cos(angle) : Math.fround(Math.cos(angle)) * Math.fround(attentionFactor);
-      const s = attentionFactor === 1 ? Math.sin(angle) : Math.fround(Math.sin(angle)) * Math.fround(attentionFactor);
-      cos[p * dim + i] = c;
-      cos[p * dim + half + i] = c;
-      sin[p * dim + i] = s;
-      sin[p * dim + half + i] = s;
+      cos[p * half + i] = attentionFactor === 1 ? Math.cos(angle) : Math.fround(Math.cos(angle)) * Math.fround(attentionFactor);
+      sin[p * half + i] = attentionFactor === 1 ? Math.sin(angle) : Math.fround(Math.sin(angle)) * Math.fround(attentionFactor);
     }
   }
   return { cos, sin };

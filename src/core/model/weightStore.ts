@@ -21,7 +21,7 @@ import { firstNonFinite, readTensorBytes, toFloat32 } from './safetensors';
 import { writeFileAtomic } from '../io/userFiles';
 import { mergedTensor, type LoraAdapter } from './loraAdapter';
 import { buildDecoderGraph, DECODER_GRAPH_VERSION, type StoredWeight } from './decoderGraph';
-import { bitsOf, QUANTIZER_VERSION, quantizedShapes, quantizeRows } from './quantize';
+import { bitsOf, GGML_BLOCK, QUANTIZER_VERSION, quantizedShapes, quantizeRows } from './quantize';
 import type { WeightPrecision } from './weightPrecision';
 
 /** Alignment of tensors in weights.bin, so onnxruntime may memory-map them. */
@@ -169,6 +169,7 @@ function writeBlocks(out: AlignedWriter, name: string, shape: [number, number], 
   return {
     kind: 'blocks',
     bits,
+    block: q.block,
     shape,
     packed: { location: 'weights.bin', offset: packedStart, length: packedLength, shape: q.packed },
     scales: { location: 'weights.bin', offset: scalesStart, length: scales.byteLength, shape: q.scales },
@@ -178,7 +179,7 @@ function writeBlocks(out: AlignedWriter, name: string, shape: [number, number], 
 /** Copies rows the file already stores as MatMulNBits blocks (exact), piece by piece. */
 function writeExactBlocks(out: AlignedWriter, name: string, shape: [number, number], exact: NonNullable<WeightRef['exactBlocks']>, file: string, folder: string): StoredWeight {
   const [n, k] = shape;
-  const q = quantizedShapes(n, k, exact.bits);
+  const q = quantizedShapes(n, k, exact.bits, GGML_BLOCK);
   const scales = new Float32Array(n * q.blocks);
   const step = Math.max(1, Math.floor(PIECE_VALUES / k));
   const packedStart = out.begin();
@@ -196,6 +197,7 @@ function writeExactBlocks(out: AlignedWriter, name: string, shape: [number, numb
   return {
     kind: 'blocks',
     bits: exact.bits,
+    block: q.block,
     shape,
     packed: { location: 'weights.bin', offset: packedStart, length: packedLength, shape: q.packed },
     scales: { location: 'weights.bin', offset: scalesStart, length: scales.byteLength, shape: q.scales },
