@@ -5,7 +5,7 @@
 # `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` while online) and the Qwen3 tokenizer files the
 # random checkpoints use. The target must be the same OS / CPU architecture as this machine.
 #   scripts/gpu-check-pack.sh [OUT.tar.gz]     then on the GPU machine:
-#   tar xzf gpu-check.tar.gz && gpu-check/run.sh [--devices webgpu,cuda] [--shapes small,0.5b,7b]
+#   tar xzf gpu-check.tar.gz && gpu-check/run.sh [--devices webgpu,cuda] [--shapes small,0.5b,7b] [--weights f32,int8,int4]
 set -euo pipefail
 out="$(realpath -m "${1:-gpu-check.tar.gz}")"
 root="$(cd "$(dirname "$0")/.." && pwd)"

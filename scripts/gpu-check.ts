@@ -1,16 +1,20 @@
 /**
  * The GPU check of issue 20, for a machine with a GPU (none of ours has one yet; NOT YET RUN ON A GPU). Offline:
  * random checkpoints are written here from seeds, the tokenizer comes from node_modules, nothing is downloaded.
- * For each accelerator asked for (default: webgpu and cuda) against the CPU, on the same weights at f32:
- *   - every hidden row of a 64-token prompt, plain and steered: worst cosine ≥ 0.9999;
- *   - greedy generation of 24 tokens, plain and steered at a middle row: identical tokens;
+ * For each accelerator asked for (default: webgpu and cuda) against the CPU, on the same weights at each precision
+ * asked for (default f32 and int8; int4 too with --weights f32,int8,int4):
+ *   - every hidden row of a 64-token prompt, plain and steered: worst cosine ≥ 0.9999 at f32, ≥ 0.995 at int8 / int4
+ *     (the CPU's int8-compute MatMulNBits also rounds the activations per block; a GPU kernel may not);
+ *   - greedy generation of 24 tokens, plain and steered at a middle row: identical tokens (required at f32, reported
+ *     at int8 / int4, where a near-flat random-weight distribution may break a tie the other way);
  *   - where the nodes run: a child session with onnxruntime's verbose log, the nodes placed on the CPU provider
  *     counted (a layer-loop node there is a defect; shape bookkeeping on the CPU is expected);
  *   - prefill (512 tokens) and decode (KV cache) speed.
  * A device that does not resolve is reported with the reason, not failed. Exit 1 when any check fails on a device
  * that ran, 2 when no requested device ran.
  *
- *   node --require tsx/cjs scripts/gpu-check.ts [--devices webgpu,cuda] [--shapes small,0.5b,7b] [--out gpu-check.json]
+ *   node --require tsx/cjs scripts/gpu-check.ts [--devices webgpu,cuda] [--shapes small,0.5b,7b] [--weights f32,int8,int4]
+ *     [--out gpu-check.json]
  *
  * (or the packed copy from scripts/gpu-check-pack.sh, which brings Node and everything it needs).
  */
@@ -29,8 +33,9 @@ import { seededNormal, writeRandomCheckpoint } from '../test/helpers/randomCheck
 import { QWEN_05B, QWEN_7B, writeBenchCheckpoint } from '../test/bench/benchCheckpoint';
 import { cosine } from '../test/helpers/cosine';
 import { cpuComputeNodes, parsePlacements } from '../test/bench/placements';
+import { isWeightPrecision, type WeightPrecision } from '../src/core/model/weightPrecision';
 
-const COSINE_BAR = 0.9999;
+const cosineBar = (weights: WeightPrecision) => (weights === 'f32' ? 0.9999 : 0.995);
 
 interface Row {
   device: string;
@@ -120,15 +125,17 @@ async function main(): Promise<number> {
     await placementChild(process.argv[3], process.argv[4] as Device);
     return 0;
   }
-  const { values } = parseArgs({ options: { devices: { type: 'string', default: 'webgpu,cuda' }, shapes: { type: 'string', default: 'small,0.5b' }, out: { type: 'string', default: 'gpu-check.json' } } });
+  const { values } = parseArgs({ options: { devices: { type: 'string', default: 'webgpu,cuda' }, shapes: { type: 'string', default: 'small,0.5b' }, weights: { type: 'string', default: 'f32,int8' }, out: { type: 'string', default: 'gpu-check.json' } } });
   const devices = values.devices.split(',').map((d) => d.trim());
+  const precisions = values.weights.split(',').map((w) => w.trim());
+  for (const w of precisions) if (!isWeightPrecision(w)) throw new Error(`--weights: ${w} is not one of f32, int8, int4`);
   // cpu against itself is the script's own dry run (what could be run without a GPU).
   for (const d of devices) if (!isDeviceChoice(d) || d === 'auto') throw new Error(`--devices: ${d} is not one of webgpu, cuda, dml, coreml (or cpu, a dry run)`);
   const work = mkdtempSync(path.join(os.tmpdir(), 'persona-lens-gpu-check-'));
   const rows: Row[] = [];
   const add = (row: Row) => {
     rows.push(row);
-    console.log(`${row.device.padEnd(7)} ${row.shape.padEnd(6)} ${row.check.padEnd(52)} ${row.value}${row.ok === undefined ? '' : row.ok ? '  ok' : '  FAILED'}`);
+    console.log(`${row.device.padEnd(7)} ${row.shape.padEnd(11)} ${row.check.padEnd(52)} ${row.value}${row.ok === undefined ? '' : row.ok ? '  ok' : '  FAILED'}`);
   };
   let ran = 0;
   try {
@@ -141,45 +148,48 @@ async function main(): Promise<number> {
         add({ device, shape: '-', check: 'not available', value: err instanceof DeviceError ? err.message : String(err) });
       }
     }
-    for (const shape of values.shapes.split(',').map((s) => s.trim())) {
-      if (!available.length) break;
-      const dir = shapeDir(shape, work);
-      const cacheRoot = path.join(work, 'cache');
-      const cpu = await loadModel(dir, { cacheRoot, weights: 'f32', device: 'cpu' });
-      const reference = { plain: await hiddenRows(cpu, false), steered: await hiddenRows(cpu, true), greedy: await greedy(cpu, false), greedySteered: await greedy(cpu, true) };
-      const steersTokens = JSON.stringify(reference.greedy) !== JSON.stringify(reference.greedySteered);
-      add({ device: 'cpu', shape, check: 'steering changes the greedy tokens (so its check bites)', value: steersTokens ? 'yes' : 'no', ok: steersTokens });
-      const cpuSpeed = await speed(cpu);
-      add({ device: 'cpu', shape, check: 'prefill 512 / decode tok/s', value: `${cpuSpeed.prefill.toFixed(0)} / ${cpuSpeed.decode.toFixed(1)}` });
-      await cpu.session.release();
-      for (const device of available) {
-        ran++;
-        const model = await loadModel(dir, { cacheRoot, weights: 'f32', device });
-        for (const steered of [false, true]) {
-          const rowsOf = await hiddenRows(model, steered);
-          const ref = steered ? reference.steered : reference.plain;
-          let worst = 1;
-          for (const [r, h] of ref) worst = Math.min(worst, cosine(h, rowsOf.get(r)!));
-          add({ device, shape, check: `worst hidden-row cosine to cpu${steered ? ', steered' : ''}`, value: worst.toFixed(6), ok: worst >= COSINE_BAR });
-          const tokens = await greedy(model, steered);
-          const same = JSON.stringify(tokens) === JSON.stringify(steered ? reference.greedySteered : reference.greedy);
-          add({ device, shape, check: `greedy 24 tokens identical to cpu${steered ? `, steered at row ${steering(model).row}` : ''}`, value: same ? 'identical' : `differ: ${tokens.join(' ')}`, ok: same });
-        }
-        const s = await speed(model);
-        add({ device, shape, check: 'prefill 512 / decode tok/s', value: `${s.prefill.toFixed(0)} / ${s.decode.toFixed(1)}` });
-        await model.session.release();
-        const onnx = findOnnx(cacheRoot);
-        const placed = onnx ? cpuPlacedNodes(onnx, device) : { unknown: 'no model.onnx in the cache' };
-        if ('unknown' in placed) add({ device, shape, check: 'nodes placed on the CPU provider', value: `unknown: ${placed.unknown}` });
-        else {
-          const compute = device === 'cpu' ? [] : cpuComputeNodes(placed.nodes);
-          const byOp = new Map<string, number>();
-          for (const n of placed.nodes) byOp.set(n.split(' ')[0], (byOp.get(n.split(' ')[0]) ?? 0) + 1);
-          add({ device, shape, check: 'all nodes placed on the CPU provider, by op', value: [...byOp].map(([op, k]) => `${op} ${k}`).join(', ') || 'none' });
-          add({ device, shape, check: 'compute nodes placed on the CPU provider', value: `${compute.length} of ${placed.nodes.length} CPU nodes${compute.length ? `: ${compute.slice(0, 8).join(', ')}` : ''}`, ok: compute.length === 0 });
+    for (const shapeName of values.shapes.split(',').map((s) => s.trim()))
+      for (const weights of precisions as WeightPrecision[]) {
+        if (!available.length) break;
+        const dir = shapeDir(shapeName, work);
+        const shape = `${shapeName} ${weights}`;
+        // One cache per precision, so findOnnx below finds this precision's graph.
+        const cacheRoot = path.join(work, 'cache', weights);
+        const cpu = await loadModel(dir, { cacheRoot, weights, device: 'cpu' });
+        const reference = { plain: await hiddenRows(cpu, false), steered: await hiddenRows(cpu, true), greedy: await greedy(cpu, false), greedySteered: await greedy(cpu, true) };
+        const steersTokens = JSON.stringify(reference.greedy) !== JSON.stringify(reference.greedySteered);
+        add({ device: 'cpu', shape, check: 'steering changes the greedy tokens (so its check bites)', value: steersTokens ? 'yes' : 'no', ok: steersTokens });
+        const cpuSpeed = await speed(cpu);
+        add({ device: 'cpu', shape, check: 'prefill 512 / decode tok/s', value: `${cpuSpeed.prefill.toFixed(0)} / ${cpuSpeed.decode.toFixed(1)}` });
+        await cpu.session.release();
+        for (const device of available) {
+          ran++;
+          const model = await loadModel(dir, { cacheRoot, weights, device });
+          for (const steered of [false, true]) {
+            const rowsOf = await hiddenRows(model, steered);
+            const ref = steered ? reference.steered : reference.plain;
+            let worst = 1;
+            for (const [r, h] of ref) worst = Math.min(worst, cosine(h, rowsOf.get(r)!));
+            add({ device, shape, check: `worst hidden-row cosine to cpu${steered ? ', steered' : ''}`, value: worst.toFixed(6), ok: worst >= cosineBar(weights) });
+            const tokens = await greedy(model, steered);
+            const same = JSON.stringify(tokens) === JSON.stringify(steered ? reference.greedySteered : reference.greedy);
+            add({ device, shape, check: `greedy 24 tokens identical to cpu${steered ? `, steered at row ${steering(model).row}` : ''}`, value: same ? 'identical' : `differ: ${tokens.join(' ')}`, ...(weights === 'f32' ? { ok: same } : {}) });
+          }
+          const s = await speed(model);
+          add({ device, shape, check: 'prefill 512 / decode tok/s', value: `${s.prefill.toFixed(0)} / ${s.decode.toFixed(1)}` });
+          await model.session.release();
+          const onnx = findOnnx(cacheRoot);
+          const placed = onnx ? cpuPlacedNodes(onnx, device) : { unknown: 'no model.onnx in the cache' };
+          if ('unknown' in placed) add({ device, shape, check: 'nodes placed on the CPU provider', value: `unknown: ${placed.unknown}` });
+          else {
+            const compute = device === 'cpu' ? [] : cpuComputeNodes(placed.nodes);
+            const byOp = new Map<string, number>();
+            for (const n of placed.nodes) byOp.set(n.split(' ')[0], (byOp.get(n.split(' ')[0]) ?? 0) + 1);
+            add({ device, shape, check: 'all nodes placed on the CPU provider, by op', value: [...byOp].map(([op, k]) => `${op} ${k}`).join(', ') || 'none' });
+            add({ device, shape, check: 'compute nodes placed on the CPU provider', value: `${compute.length} of ${placed.nodes.length} CPU nodes${compute.length ? `: ${compute.slice(0, 8).join(', ')}` : ''}`, ok: compute.length === 0 });
+          }
         }
       }
-    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -32,5 +32,5 @@ export function parsePlacements(log: string): Map<string, string[]> {
  * is not counted: the report does not give dtypes, so element-wise ops are listed by the caller, not failed.
  */
 export function cpuComputeNodes(cpuNodes: string[]): string[] {
-  return cpuNodes.filter((n) => n === 'all nodes' || /^(MatMul|MatMulNBits|Gemm|Softmax|ReduceMean|Pow|Sqrt|Tanh|Exp|Sigmoid|Erf|Einsum|SimplifiedLayerNormalization|SkipSimplifiedLayerNormalization|GroupQueryAttention|RotaryEmbedding) \(/.test(n));
+  return cpuNodes.filter((n) => n === 'all nodes' || /^(MatMul|MatMulNBits|Gemm|Softmax|ReduceMean|ReduceSum|Pow|Sqrt|RMSNormalization|Tanh|Exp|Sigmoid|Erf|Einsum|SimplifiedLayerNormalization|SkipSimplifiedLayerNormalization|GroupQueryAttention|RotaryEmbedding) \(/.test(n));
 }

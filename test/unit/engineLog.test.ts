@@ -4,6 +4,7 @@ import { modelEventLine, PROGRESS_LOG_INTERVAL_MS, progressPhase, RequestLog } f
 import { parseEngineMessage } from '../../src/protocol/engineProtocol';
 import { describePanelModel } from '../../src/protocol/panelProtocol';
 import { runFingerprint } from '../../src/core/model/loadedModel';
+import { QUANTIZER_VERSION } from '../../src/core/model/quantize';
 import { vectorModelFit } from '../../src/core/vectors/traitVector';
 import type { ModelSummary } from '../../src/core/model/modelSummary';
 
@@ -86,12 +87,13 @@ describe('engine log', () => {
   it('a vector fits the model when its fingerprint is the model\'s as it runs, or the same checkpoint at another precision', () => {
     const base = '0123456789abcdef';
     assert.equal(runFingerprint(base, 'f32'), base);
-    assert.equal(runFingerprint(base, 'int8'), `${base}-int8`);
-    assert.equal(runFingerprint(base, 'int4', 'fedcba9876543210'), `${base}-lora-fedcba9876543210-int4`);
+    assert.equal(runFingerprint(base, 'int8'), `${base}-int8-q${QUANTIZER_VERSION}`);
+    assert.equal(runFingerprint(base, 'int4', 'fedcba9876543210'), `${base}-lora-fedcba9876543210-int4-q${QUANTIZER_VERSION}`);
     assert.equal(vectorModelFit(base, base), 'same');
     assert.equal(vectorModelFit(`${base}-int8`, `${base}-int8`), 'same');
     assert.equal(vectorModelFit(`${base}-int8`, base), 'other precision');
     assert.equal(vectorModelFit(base, `${base}-int4`), 'other precision');
+    assert.equal(vectorModelFit(`${base}-int8-q1`, `${base}-int8-q2`), 'other precision', 'another quantizer at the same precision');
     assert.equal(vectorModelFit(`${base}-lora-fedcba9876543210`, base), undefined, 'a fine-tune is another model');
     assert.equal(vectorModelFit('fedcba9876543210', base), undefined);
     assert.equal(vectorModelFit(undefined, base), undefined);

@@ -5,6 +5,7 @@ import type { WeightPrecision, WeightPrecisionChoice } from './weightPrecision';
 import { DecoderSession } from './decoderSession';
 import type { Tokenizer } from './tokenizer';
 import { prepareModelFiles, defaultCacheRoot } from './weightStore';
+import { QUANTIZER_VERSION } from './quantize';
 import { openLoraAdapter } from './loraAdapter';
 import { resolveDeviceOnce, type ResolvedDevice } from '../onnx/devices';
 import type { DeviceChoice } from '../onnx/deviceChoice';
@@ -40,11 +41,12 @@ export interface LoadOptions {
 }
 
 /**
- * The fingerprint of weights as the engine runs them: the checkpoint's, then the adapter's and the precision when
- * not f32. Vector files and every cache record it.
+ * The fingerprint of weights as the engine runs them: the checkpoint's, then the adapter's, and the precision with
+ * the quantizer's version when not f32 (another quantizer stores other weights). Vector files and every cache
+ * record it (rollouts, activations, screening).
  */
 export function runFingerprint(checkpointFingerprint: string, precision: WeightPrecision, adapterFingerprint?: string): string {
-  return `${checkpointFingerprint}${adapterFingerprint ? `-lora-${adapterFingerprint}` : ''}${precision === 'f32' ? '' : `-${precision}`}`;
+  return `${checkpointFingerprint}${adapterFingerprint ? `-lora-${adapterFingerprint}` : ''}${precision === 'f32' ? '' : `-${precision}-q${QUANTIZER_VERSION}`}`;
 }
 
 /** `modelPath`: a checkpoint folder, a .gguf file or ollama:NAME[:TAG] (openModel). */

@@ -57,7 +57,7 @@ export function vectorModelMismatch(vector: Pick<TraitVector, 'file' | 'source'>
 export function vectorModelFit(vectorFingerprint: string | undefined, modelFingerprint: string): 'same' | 'other precision' | undefined {
   if (!vectorFingerprint) return undefined;
   if (vectorFingerprint === modelFingerprint) return 'same';
-  const checkpointOf = (fingerprint: string) => (fingerprint.includes('-lora-') ? undefined : fingerprint.replace(/-(int8|int4)$/, ''));
+  const checkpointOf = (fingerprint: string) => (fingerprint.includes('-lora-') ? undefined : fingerprint.replace(/-(int8|int4)(-q\d+)?$/, ''));
   const checkpoint = checkpointOf(vectorFingerprint);
   return checkpoint !== undefined && checkpoint === checkpointOf(modelFingerprint) ? 'other precision' : undefined;
 }
