@@ -118,7 +118,7 @@ describe('LoRA adapters (PEFT) merged at load', function () {
       }
     };
     const [f32, int8, base] = [await run('f32'), await run('int8'), await run('f32', false)];
-    assert.match(int8.fingerprint, /-lora-.*-int8$/);
+    assert.match(int8.fingerprint, /-lora-.*-int8-q\d+$/);
     const d = rc.ref.hidden;
     for (let s = 0; s < tokens.length; s++) assert.ok(cosine(f32.hidden, int8.hidden, s * d, (s + 1) * d) >= 0.998, `position ${s}`);
     // The int8 model carries the adapter: its distance to the f32 merge is a fraction of the adapter's own effect.
