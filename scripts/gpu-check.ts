@@ -148,10 +148,10 @@ async function main(): Promise<number> {
         add({ device, shape: '-', check: 'not available', value: err instanceof DeviceError ? err.message : String(err) });
       }
     }
-    for (const shapeName of values.shapes.split(',').map((s) => s.trim()))
+    for (const shapeName of values.shapes.split(',').map((s) => s.trim())) {
+      if (!available.length) break;
+      const dir = shapeDir(shapeName, work);
       for (const weights of precisions as WeightPrecision[]) {
-        if (!available.length) break;
-        const dir = shapeDir(shapeName, work);
         const shape = `${shapeName} ${weights}`;
         // One cache per precision, so findOnnx below finds this precision's graph.
         const cacheRoot = path.join(work, 'cache', weights);
@@ -190,6 +190,7 @@ async function main(): Promise<number> {
           }
         }
       }
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

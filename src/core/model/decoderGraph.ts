@@ -181,7 +181,7 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
   const mergedShape = (heads: number) => g.int64s([0, 0, heads * hd]);
   const axis2 = g.int64s([2]);
   /** q_norm / k_norm (qwen3, gemma3) normalise each head's hd values: [B,S,heads·hd] → per head → back. */
-  const headNorm = (x: string, heads: number, weightName: string): string => g.node('Reshape', [rmsNorm(g.node('Reshape', [x, heads === H ? qShape : kvShape]), weightName), mergedShape(heads)]);
+  const headNorm = (x: string, heads: number, headsShape: string, weightName: string): string => g.node('Reshape', [rmsNorm(g.node('Reshape', [x, headsShape]), weightName), mergedShape(heads)]);
   // The masks arrive as [B,1,S,T] and broadcast over the grouped scores [B,KV,G,S,T] as [B,1,1,S,T].
   const groupedBias = g.node('Unsqueeze', [attnBias, axis2]);
   const groupedBiasLocal = layout.localMask ? g.node('Unsqueeze', [attnBiasLocal, axis2]) : groupedBias;
@@ -231,8 +231,8 @@ export function buildDecoderGraph(spec: ModelSpec, weight: WeightLookup, lmHead:
     let q = qFlat;
     let k = kFlat;
     if (spec.qkNorm) {
-      q = headNorm(q, H, n.qNorm);
-      k = headNorm(k, KV, n.kNorm);
+      q = headNorm(q, H, qShape, n.qNorm);
+      k = headNorm(k, KV, kvShape, n.kNorm);
     }
     const [c, s] = sliding && layout.localRope ? [cosLocal, sinLocal] : [cos, sin];
     q = g.node('Reshape', [rope(q, H, c, s), qShape]); // [B,S,H,hd]
