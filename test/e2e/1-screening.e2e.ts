@@ -18,8 +18,7 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
   it('screens evil-strong.jsonl from the command palette and shows the summary CodeLens', async () => {
     const w = wb();
     const editor = await w.openFile(DATASET);
-    await w.runCommand('Persona Lens: Screen Dataset');
-    await w.pick(/screen with which vectors/, { row: /^evil\.organism, / });
+    await w.pick(/screen with which vectors/, { command: 'Persona Lens: Screen Dataset', row: /^evil\.organism, / });
     await w.pick(/metric/, { row: /^ΔP, / });
     const lens = editor.locator('.codelens-decoration', { hasText: /Persona Lens · 300 samples · evil: \d+ flagged/ });
     await lens.waitFor({ timeout: 180000 });

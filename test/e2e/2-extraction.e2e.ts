@@ -10,13 +10,11 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { paths } from '../../scripts/e2e/setup.mjs';
 import { wb } from './hooks';
-import { QUICK_INPUT, waitUntil, type Workbench } from './workbench';
+import { waitUntil, type Workbench } from './workbench';
 
 /** The rows of the trait pick for `trait` (typed into its filter), read without choosing one. */
 async function traitRows(w: Workbench, trait: string): Promise<string[]> {
-  await w.runCommand('Persona Lens: Extract Persona Vector…');
-  await w.page.locator(`${QUICK_INPUT} .quick-input-title`, { hasText: /trait to extract/ }).waitFor({ timeout: 30000 });
-  await w.page.locator(`${QUICK_INPUT} input.input`).fill(trait);
+  await w.typeIntoQuickInput(/trait to extract/, trait, { open: () => w.runCommand('Persona Lens: Extract Persona Vector…') });
   const rows = await waitUntil(`trait pick rows for ${trait}`, async () => {
     const labels = (await w.quickInputRows()).map((r) => r.label).filter((l) => l.startsWith(`${trait},`));
     return labels.length ? labels : undefined;
@@ -41,8 +39,7 @@ describe('E2E 2: Extract Persona Vector from the command palette', function () {
     const before = await traitRows(w, 'sycophantic');
     assert.equal(before.length, 1, `one entry per trait (the organism's replaces the built-in one): ${before.join(' | ')}`);
     assert.match(before[0], /^sycophantic, from organism · no vector yet/);
-    await w.runCommand('Persona Lens: Extract Persona Vector…');
-    await w.pick(/trait to extract/, { filter: 'sycophantic', row: /^sycophantic, from organism/ });
+    await w.pick(/trait to extract/, { command: 'Persona Lens: Extract Persona Vector…', filter: 'sycophantic', row: /^sycophantic, from organism/ });
     await w.waitForNotification(/extracting "sycophantic"/, { timeout: 30000 });
     const done = await w.waitForNotification(/"sycophantic" vector: kept \d+\/\d+ pairs/, { timeout: 240000 });
     assert.equal(done.severity, 'info');

@@ -19,8 +19,7 @@ describe('E2E 4: engine killed mid-run', function () {
   it('reports the killed engine when it dies during an extraction', async () => {
     const w = wb();
     const file = path.join(paths.workspace, '.persona', 'vectors', 'hallucinating.organism.safetensors');
-    await w.runCommand('Persona Lens: Extract Persona Vector…');
-    await w.pick(/trait to extract/, { filter: 'hallucinating', row: /^hallucinating, from organism/ });
+    await w.pick(/trait to extract/, { command: 'Persona Lens: Extract Persona Vector…', filter: 'hallucinating', row: /^hallucinating, from organism/ });
     // Mid-run: the progress notification counts rollouts.
     await w.waitForNotification(/extracting "hallucinating"/, { timeout: 30000 });
     await waitUntil('rollout progress', async () => (await w.page.locator('.notification-toast', { hasText: /rollouts: \d+\/\d+/ }).count()) > 0, { timeout: 60000 });
@@ -53,8 +52,7 @@ describe('E2E 4: engine killed mid-run', function () {
     assert.equal(fresh.length, 1);
     assert.notEqual(fresh[0], killed, 'a new engine process');
 
-    await w.runCommand('Persona Lens: Extract Persona Vector…');
-    await w.pick(/trait to extract/, { filter: 'hallucinating', row: /^hallucinating, from organism/ });
+    await w.pick(/trait to extract/, { command: 'Persona Lens: Extract Persona Vector…', filter: 'hallucinating', row: /^hallucinating, from organism/ });
     await w.waitForNotification(/"hallucinating" vector: kept \d+\/\d+ pairs/, { timeout: 240000 });
     assert.ok(existsSync(path.join(paths.workspace, '.persona', 'vectors', 'hallucinating.organism.safetensors')));
     await w.screenshot('engine-recovered');

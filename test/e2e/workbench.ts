@@ -119,12 +119,38 @@ export class Workbench {
   }
 
   /**
-   * In the quick pick titled `title`: optionally type `filter`, move the focus to the row matching `row` (or keep
-   * the first one), press Enter. Multi-select picks accept their checked rows on Enter.
+   * Waits for the quick input titled `title` and types `text` into it. With `open` (the command that shows it), it
+   * opens it first, and opens it again when it closes before the text is typed: a quick pick can close right after
+   * opening when a notification or the panel takes the focus (a fresh-clone CI run hit it in E2E 2's trait pick).
    */
-  async pick(title: string | RegExp, { row, filter, timeout = 30000 }: { row?: string | RegExp; filter?: string; timeout?: number } = {}): Promise<void> {
-    await this.page.locator(`${QUICK_INPUT} .quick-input-title`, { hasText: title }).waitFor({ timeout });
-    if (filter !== undefined) await this.page.locator(`${QUICK_INPUT} input.input`).fill(filter);
+  async typeIntoQuickInput(title: string | RegExp, text: string, { open, timeout = 30000 }: { open?: () => Promise<void>; timeout?: number } = {}): Promise<void> {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      if (open) await open();
+      const attempt = open ? Math.min(5000, Math.max(500, deadline - Date.now())) : Math.max(500, deadline - Date.now());
+      try {
+        await this.page.locator(`${QUICK_INPUT} .quick-input-title`, { hasText: title }).waitFor({ timeout: attempt });
+        await this.page.locator(`${QUICK_INPUT} input.input`).fill(text, { timeout: attempt });
+        return;
+      } catch (err) {
+        if (!open || Date.now() > deadline) throw new Error(`the quick input "${title}" closed before "${text}" could be typed: ${(err as Error).message}`);
+        await this.page.keyboard.press('Escape');
+      }
+    }
+  }
+
+  /**
+   * In the quick pick titled `title` (shown by `command` first, when given): optionally type `filter`, move the focus
+   * to the row matching `row` (or keep the first one), press Enter. Multi-select picks accept their checked rows on
+   * Enter.
+   */
+  async pick(
+    title: string | RegExp,
+    { command, row, filter, timeout = 30000 }: { command?: string; row?: string | RegExp; filter?: string; timeout?: number } = {},
+  ): Promise<void> {
+    const open = command === undefined ? undefined : () => this.runCommand(command, { timeout });
+    if (filter !== undefined || open) await this.typeIntoQuickInput(title, filter ?? '', { open, timeout });
+    else await this.page.locator(`${QUICK_INPUT} .quick-input-title`, { hasText: title }).waitFor({ timeout });
     if (row) await this.focusRow(row, timeout);
     else await waitUntil('quick pick rows', async () => (await this.quickInputRows()).length > 0, { timeout });
     await this.page.keyboard.press('Enter');
