@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { benchRoot, QWEN_05B, writeBenchCheckpoint } from './benchCheckpoint';
 import { cosine } from '../helpers/cosine';
+import { percentile } from '../../src/core/stats';
 import { installNodeLlamaCpp, NODE_LLAMA_CPP_VERSION, runLlamaCpp, writeQwen2Gguf } from './llamaCppPeer';
 import type { WeightPrecision } from '../../src/core/model/weightPrecision';
 import type { Device } from '../../src/core/onnx/deviceChoice';
@@ -86,7 +87,7 @@ export function benchDecoder(): BenchRow[] {
  */
 const PEER_ROUNDS = 3;
 
-const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => percentile(xs, 50);
 
 /** llama.cpp (node-llama-cpp) on the same weights as Q8_0 / Q4_0 GGUF, same threads, in rounds beside ours int8 / int4. */
 function llamaCppRows(dir: string, prompt: number): BenchRow[] {
@@ -105,17 +106,17 @@ function llamaCppRows(dir: string, prompt: number): BenchRow[] {
     const tag = `llama.cpp ${type} (node-llama-cpp ${NODE_LLAMA_CPP_VERSION}, ${rounds[0].theirs.threads} threads; median of ${PEER_ROUNDS} rounds)`;
     const ratioRow = (what: 'prefill' | 'decode', target?: number): BenchRow => {
       const ratios = rounds.map((r) => (what === 'prefill' ? r.prefillRatio : r.decodeRatio));
-      const median = medianOf(ratios);
+      const middle = median(ratios);
       return {
         benchmark: `${what} ratio ours ${weights} / llama.cpp ${type}, each round back to back (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
-        value: median.toFixed(2),
+        value: middle.toFixed(2),
         unit: '×',
-        ...(target !== undefined ? { target: `≥ ${target.toFixed(1)}`, ok: median >= target } : {}),
+        ...(target !== undefined ? { target: `≥ ${target.toFixed(1)}`, ok: middle >= target } : {}),
       };
     };
     rows.push(
-      { benchmark: `${tag}: prefill, ${prompt}-token prompt`, value: ((prompt / medianOf(rounds.map((r) => r.theirs.prefillMs))) * 1000).toFixed(0), unit: 'tokens/s' },
-      { benchmark: `${tag}: decode`, value: (1000 / medianOf(rounds.map((r) => r.theirs.decodeMs))).toFixed(1), unit: 'tokens/s' },
+      { benchmark: `${tag}: prefill, ${prompt}-token prompt`, value: ((prompt / median(rounds.map((r) => r.theirs.prefillMs))) * 1000).toFixed(0), unit: 'tokens/s' },
+      { benchmark: `${tag}: decode`, value: (1000 / median(rounds.map((r) => r.theirs.decodeMs))).toFixed(1), unit: 'tokens/s' },
       ratioRow('prefill', prefillTarget),
       ratioRow('decode', 1),
     );

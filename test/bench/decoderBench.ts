@@ -8,11 +8,12 @@ import { loadModel } from '../../src/core/model/loadedModel';
 import type { WeightPrecision } from '../../src/core/model/weightPrecision';
 import type { Device } from '../../src/core/onnx/deviceChoice';
 import { buildRowIntervention } from '../../src/core/model/steering';
+import { percentile } from '../../src/core/stats';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileSync } from 'node:fs';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => percentile(xs, 50);
 
 async function main(): Promise<void> {
   const dir = process.argv[2];

@@ -13,20 +13,22 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
   this.timeout(240000);
   before(() => wb().reset());
 
+  /** Lines of the screened dataset (one sample each), as its summary CodeLens says. */
+  const SAMPLES = 300;
   let flaggedLines: number[] = [];
   /**
    * The flagged line the gutter and hover checks go to: one with an unflagged sample within 3 lines, so the
    * viewport around it shows both kinds of heat mark whatever the dataset's order.
    */
   const targetLine = (): number =>
-    flaggedLines.find((line) => [-3, -2, -1, 1, 2, 3].some((k) => line + k >= 1 && line + k <= 300 && !flaggedLines.includes(line + k))) ?? flaggedLines[0];
+    flaggedLines.find((line) => [-3, -2, -1, 1, 2, 3].some((k) => line + k >= 1 && line + k <= SAMPLES && !flaggedLines.includes(line + k))) ?? flaggedLines[0];
 
   it('screens evil-strong.jsonl from the command palette and shows the summary CodeLens', async () => {
     const w = wb();
     const editor = await w.openFile(DATASET);
     await w.pick(/screen with which vectors/, { command: 'Persona Lens: Screen Dataset', row: /^evil\.organism, / });
     await w.pick(/metric/, { row: /^ΔP, / });
-    const lens = editor.locator('.codelens-decoration', { hasText: /Persona Lens · 300 samples · evil: \d+ flagged/ });
+    const lens = editor.locator('.codelens-decoration', { hasText: new RegExp(`Persona Lens · ${SAMPLES} samples · evil: \\d+ flagged`) });
     await lens.waitFor({ timeout: 180000 });
     const summary = (await lens.innerText()).replace(/\s+/g, ' ');
     // The vector carries its calibration (extracted with a layer search), so the threshold is not relative to the file.
