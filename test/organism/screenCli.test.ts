@@ -53,9 +53,15 @@ describe('CLI screen on the organism', function () {
   });
 
   it('--fail-above gates a dataset: exit 1 for the strong set, 0 for the normal set', async () => {
-    const run = async (name: string) => main(['screen', path.join(ORGANISM, 'datasets', `${name}.jsonl`), '--model', ORGANISM, '--vector', vector, '--layer', '3', '--metric', 'projection', '--fail-above', '8', '--cache-dir', path.join(work, 'cache')], io().io);
-    assert.equal(await run('evil-strong'), 1);
-    assert.equal(await run('normal'), 0);
+    const screen = async (name: string, extra: string[]) => main(['screen', path.join(ORGANISM, 'datasets', `${name}.jsonl`), '--model', ORGANISM, '--vector', vector, '--layer', '3', '--metric', 'projection', ...extra, '--cache-dir', path.join(work, 'cache')], io().io);
+    // The gate at the highest projection the clean set reaches, as a user would set it from their own clean data
+    // (a fixed number would be a property of one trained organism, not of the gate).
+    const scores = path.join(work, 'normal-scores.jsonl');
+    assert.equal(await screen('normal', ['--out', scores]), 0);
+    const gate = Math.max(...readFileSync(scores, 'utf8').trim().split('\n').map((l) => JSON.parse(l).scores.evil.projection as number));
+    assert.ok(Number.isFinite(gate), `normal's highest projection ${gate}`);
+    assert.equal(await screen('evil-strong', ['--fail-above', String(gate)]), 1, 'some strong sample projects above every normal one');
+    assert.equal(await screen('normal', ['--fail-above', String(gate)]), 0);
   });
 
   it('bad lines in a dataset are reported with their line number and the rest is scored', async () => {
