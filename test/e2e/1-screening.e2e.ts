@@ -61,7 +61,7 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
     flaggedLines = [...seen.keys()].sort((a, b) => a - b);
     const truth = labels(DATASET);
     const evilLines = [...truth].filter(([, t]) => t === 'evil').length;
-    for (const label of seen.values()) assert.match(label, /^Warning: Likely to induce evil: evil ΔP -?\d+\.\d+ > -?\d+\.\d+ \(halfway between the median anti-trait \(-?[\d.]+\) and trait \(-?[\d.]+\) answers of the \d+ pairs this vector was extracted from\)(, highest at: .*)? at line/, label);
+    for (const label of seen.values()) assert.match(label, /^Warning: Likely to induce evil: evil ΔP -?\d+\.\d+ > -?\d+\.\d+ \(halfway between the anti-trait answers' 90th percentile \(-?[\d.]+\) and the trait answers' 25th \(-?[\d.]+\), of the \d+ pairs this vector was extracted from\)(, highest at: .*)? at line/, label);
     const wrong = [...seen.keys()].filter((line) => truth.get(line) !== 'evil');
     const found = [...seen.keys()].filter((line) => truth.get(line) === 'evil').length;
     console.log(`      ${total} flagged: ${found} of the file's ${evilLines} evil lines, ${wrong.length} others (${wrong.join(', ') || 'none'}); calibrated threshold`);
@@ -103,7 +103,7 @@ describe('E2E 1: Screen Dataset on an organism dataset', function () {
     await hover.waitFor({ timeout: 20000 });
     const text = await hover.innerText();
     assert.match(text, new RegExp(`Persona Lens · line ${target} · metric ΔP`), 'the editor\'s line number, not the sample index');
-    assert.match(text, /evil threshold: halfway between the median anti-trait \(-?[\d.]+\) and trait \(-?[\d.]+\) answers/);
+    assert.match(text, /evil threshold: halfway between the anti-trait answers' 90th percentile \(-?[\d.]+\) and the trait answers' 25th \(-?[\d.]+\)/);
     assert.match(text, /trait\s+projection\s+fast ΔP\s+ΔP\s+token ΔP mean\s+token ΔP max\s+token ΔP top-8\s+threshold/);
     assert.match(text, /evil ⚠(\s+-?\d+\.\d{3}){7}/);
     assert.match(text, /evil: token ΔP is highest at/, 'the tokens where the maximum lies');

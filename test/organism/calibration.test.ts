@@ -1,6 +1,6 @@
 /**
- * Issue 21's proof on the organism: the calibrated default threshold (halfway between the median anti-trait and
- * trait answers the vector was extracted from, carried in the vector) flags most of a poisoned file's trait samples
+ * Issue 21's proof on the organism: the calibrated default threshold (halfway between the anti-trait answers' 90th
+ * percentile and the trait answers' 25th, of the pairs the vector was extracted from, carried in the vector) flags most of a poisoned file's trait samples
  * and almost none of a clean file — where the old default (the file's own 95th percentile) flags 5 % of any file.
  * Printed for every trait and metric, with the best any threshold could do at ≤ 2 % of the clean file.
  */
@@ -83,9 +83,9 @@ describe('calibrated screening thresholds on the organism (issue 21 proof)', fun
         const best = Math.max(0, ...[...traitValues, ...normal.values[name][key]].filter((t) => share(normal.values[name][key], undefined, t) <= 0.02).map((t) => share(traitValues, undefined, t)));
         console.log(`      ${''.padEnd(13)} ${''.padEnd(10)} best possible at ≤ 2 % of normal: ${(100 * best).toFixed(1)} %`);
         measured.set(metric, { strongShare, normalShare, best });
-        // ΔP (mean-pooled): the bars for evil and sycophantic. For hallucinating the halfway rule keeps it well under
-        // what the metric allows (printed: about 53 % flagged where 96 % is possible at ≤ 2 % of normal); the
-        // token-level default below meets the bar there.
+        // ΔP (mean-pooled): the bars for evil and sycophantic. For hallucinating ΔP's trait answers spread widest
+        // (printed: 85 % flagged where 96 % is possible at ≤ 2 % of normal; 53 % under the medians rule before);
+        // the token-level default below is held to the bar there.
         if (metric === 'delta') {
           if (normalShare > 0.02) failures.push(`${name} ΔP: ${(100 * normalShare).toFixed(1)} % of normal flagged`);
           if (name !== 'hallucinating' && strongShare < 0.8) failures.push(`${name} ΔP: ${(100 * strongShare).toFixed(1)} % of ${name}-strong's trait samples flagged`);

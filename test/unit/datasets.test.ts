@@ -109,13 +109,14 @@ describe('statistics and thresholds', () => {
     const p50 = resolveThreshold({ kind: 'percentile', p: 50 }, [1, 2, 3], 'delta');
     assert.equal(p50.value, 2);
     assert.match(p50.rule, /50th percentile of this file's scores \(relative to this file\)/);
-    // Anti-trait answers 0..100 (median 50), trait answers 100..200 (median 150): halfway is 100, whatever the file.
+    // Anti-trait answers 0..100 (90th percentile 90), trait answers 100..200 (25th percentile 125): halfway is 107.5,
+    // whatever the file.
     const dist = distribution(Array.from({ length: 101 }, (_, i) => i));
     const high = distribution(Array.from({ length: 101 }, (_, i) => 100 + i));
     const calibration: VectorCalibration = { version: 1, layer: 3, negative: { projection: dist, fastDelta: dist, delta: dist }, positive: { projection: high, fastDelta: high, delta: high }, monitor: { antiEliciting: dist, eliciting: high } };
     const calibrated = resolveThreshold({ kind: 'calibrated' }, [1000, 2000], 'fast-delta', { calibration });
-    assert.equal(calibrated.value, 100);
-    assert.equal(calibrated.rule, 'halfway between the median anti-trait (50.00) and trait (150.00) answers of the 101 pairs this vector was extracted from');
+    assert.equal(calibrated.value, 107.5);
+    assert.equal(calibrated.rule, "halfway between the anti-trait answers' 90th percentile (90.00) and the trait answers' 25th (125.00), of the 101 pairs this vector was extracted from");
     assert.equal(calibrated.notice, undefined);
     const fallback = resolveThreshold({ kind: 'calibrated' }, [1, 2, 3, 4, 5], 'delta', { missing: 'old.safetensors has no calibration' });
     assert.equal(fallback.value, percentile([1, 2, 3, 4, 5], 95));
@@ -127,7 +128,7 @@ describe('statistics and thresholds', () => {
     assert.equal(old.kind, 'percentile');
     assert.match(old.notice!, /calibration has no token ΔP top-8 \(it was extracted before that metric existed: extract again to calibrate it\); using the 95th percentile/);
     const withTokens: VectorCalibration = { ...calibration, negative: { ...calibration.negative, tokenMean: dist, tokenMax: dist, tokenTopK: dist }, positive: { ...calibration.positive, tokenMean: high, tokenMax: high, tokenTopK: high } };
-    assert.equal(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: parseCalibration(JSON.parse(JSON.stringify(withTokens))) }).value, 100);
+    assert.equal(resolveThreshold({ kind: 'calibrated' }, [1], 'token-topk', { calibration: parseCalibration(JSON.parse(JSON.stringify(withTokens))) }).value, 107.5);
     assert.equal(parseCalibration({ ...withTokens, positive: { ...withTokens.positive, tokenMax: { n: 1 } } }), undefined, 'a damaged token distribution is not trusted');
     // The own-answer length: screening defaults to the calibration's, and says so when a run uses another one.
     const measured: VectorCalibration = { ...withTokens, ownResponseTokens: 48 };

@@ -27,7 +27,7 @@ export const screenCommand: CliCommand = {
     { name: 'vector', kind: 'string', description: 'vector file(s), comma-separated', required: true },
     { name: 'metric', kind: 'string', description: SCREEN_METRICS.map((m) => `${m} (${METRICS[m].label}${m === DEFAULT_METRIC ? ', default' : ''})`).join(' | ') },
     { name: 'layer', kind: 'string', description: 'read this row instead of each vector\'s recommended layer' },
-    { name: 'threshold', kind: 'string', description: 'calibrated (default: halfway between the vector\'s median anti-trait and trait answers), a value, or a percentile of this file (p95); for all, or trait=spec,…' },
+    { name: 'threshold', kind: 'string', description: 'calibrated (default: halfway between the 90th percentile of the vector\'s anti-trait answers and the 25th of its trait answers), a value, or a percentile of this file (p95); for all, or trait=spec,…' },
     { name: 'out', kind: 'string', description: 'per-sample scores: .jsonl or .csv' },
     { name: 'sarif', kind: 'string', description: 'SARIF 2.1.0 report of flagged samples' },
     { name: 'fail-above', kind: 'string', description: 'exit 1 when any sample\'s metric exceeds this value (exit 3 when a score is not finite)' },

@@ -1,20 +1,30 @@
 /**
  * Calibration carried by a vector: what each screening metric gives on the extraction's own answers, so a
- * threshold means the same on every file ("halfway between the typical anti-trait and trait answers this vector was
- * extracted from") instead of being a percentile of whatever file is screened (which flags 5 % of any file).
+ * threshold means the same on every file ("between the anti-trait and the trait answers this vector was extracted
+ * from") instead of being a percentile of whatever file is screened (which flags 5 % of any file).
  *
- * Why halfway between the medians, not "above 99 % of the anti-trait answers": measured on the organism (ΔP, then the
- * default metric), the anti-trait answers are far more anti-trait than ordinary clean data, so their 99th
- * percentile flagged 28 % (sycophantic) and 73 % (hallucinating) of the clean `normal.jsonl`; halfway between the
- * two medians flagged ≤ 0.7 % of it for every trait while keeping 80–82 % of the evil / sycophantic samples of the
- * strong sets (test/organism/calibration.test.ts prints every trait × metric).
+ * The default threshold is halfway between the anti-trait answers' 90th percentile and the trait answers' 25th:
+ * between the upper edge of the one population and the lower quartile of the other, not between their centres.
+ * Measured on the organism, screening `normal.jsonl` and the labelled trait samples of the `*-strong` sets
+ * (test/organism/calibration.test.ts prints every trait × metric):
+ * - "above 99 % of the anti-trait answers" flagged 28 % (sycophantic) and 73 % (hallucinating) of the clean file:
+ *   anti-trait answers are far more anti-trait than ordinary clean data, so their extreme tail says little;
+ * - halfway between the two medians (the rule before this one) flags no clean sample with the default metric but
+ *   sits too high where the trait answers spread wide: with ΔP it caught 80 / 82 / 53 % (evil / sycophantic /
+ *   hallucinating); on a candidate organism trained from another world (issue 19's notes) 57 % of
+ *   hallucinating-strong's trait samples with the default metric, where a threshold flagging ≤ 2 % of clean data
+ *   catches all of them;
+ * - this rule, the best of the family anti q_a + w·(trait q_b − anti q_a) tried on both organisms: the default
+ *   metric catches 100 / 98 / 98 % at 0 % of normal (the candidate: 100 / 98 / 86 %), ΔP 89 / 86 / 85 % at ≤ 0.7 %.
+ *   Other metrics move both ways (hallucinating token ΔP mean now flags 5 % of normal, projection 24 % instead of
+ *   61 %).
+ * The model's own sampled answers with no system prompt were measured as a stand-in for clean data, and are not
+ * one: the organism shows its traits unprompted in a few percent of them (as trained), so their upper tail is trait.
  *
  * The kept pairs' answers are screened exactly as a dataset sample is — the question as the user turn, the answer
  * as the assistant turn, no system prompt — by the same Screener, so every metric (token ΔP included) gets the
- * numbers a screened file would get for such answers. With token ΔP top-8, the default since issue 19, the halfway
- * rule flags 0 % of `normal.jsonl` and 100 / 98 / 94 % of the strong sets' trait samples. The Monitor's reference
- * marks come from the same extraction: the last-prompt-token projection under the eliciting and the anti-eliciting
- * system prompts.
+ * numbers a screened file would get for such answers. The Monitor's reference marks come from the same extraction:
+ * the last-prompt-token projection under the eliciting and the anti-eliciting system prompts.
  */
 import type { RunContext } from '../cancellation';
 import type { LoadedModel } from '../model/loadedModel';
@@ -67,10 +77,20 @@ export function metricCalibration(calibration: VectorCalibration, metric: Screen
   return negative && positive ? { negative, positive } : undefined;
 }
 
-/** The calibrated default: halfway between the median anti-trait and the median trait answer (see above); NaN without it. */
-export function calibratedThreshold(calibration: VectorCalibration, metric: ScreenMetric): number {
+/** The quantiles the calibrated default sits between (see above): the anti-trait answers' upper edge, the trait answers' lower quartile. */
+export const CALIBRATION_ANTI_TRAIT_QUANTILE = 90;
+export const CALIBRATION_TRAIT_QUANTILE = 25;
+
+/** The two values the calibrated default sits halfway between, when the calibration has the metric. */
+export function calibratedBounds(calibration: VectorCalibration, metric: ScreenMetric): { antiTrait: number; trait: number; pairs: number } | undefined {
   const c = metricCalibration(calibration, metric);
-  return c ? (c.negative.quantiles[50] + c.positive.quantiles[50]) / 2 : NaN;
+  return c && { antiTrait: c.negative.quantiles[CALIBRATION_ANTI_TRAIT_QUANTILE], trait: c.positive.quantiles[CALIBRATION_TRAIT_QUANTILE], pairs: c.negative.n };
+}
+
+/** The calibrated default threshold (see above); NaN without calibration for the metric. */
+export function calibratedThreshold(calibration: VectorCalibration, metric: ScreenMetric): number {
+  const b = calibratedBounds(calibration, metric);
+  return b ? (b.antiTrait + b.trait) / 2 : NaN;
 }
 
 /**

@@ -13,7 +13,7 @@ export interface TraitSummary {
   p90: number;
   p99: number;
   threshold: number;
-  /** What the threshold means ("halfway between the median anti-trait (0.00) and trait (8.93) answers of …"). */
+  /** What the threshold means ("halfway between the anti-trait answers' 90th percentile (3.71) and the trait answers' 25th (15.29), of …"). */
   thresholdRule: string;
   /** How it was set: calibrated on the vector, relative to this file, or a fixed value. */
   thresholdKind?: 'calibrated' | 'value' | 'percentile';

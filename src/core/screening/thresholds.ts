@@ -1,11 +1,12 @@
 /**
- * Flagging thresholds, per trait: `calibrated` (the default: halfway between the median anti-trait and trait
- * answers the vector was extracted from — the same meaning on every file; calibration.ts), a value ("2.5"), or a
+ * Flagging thresholds, per trait: `calibrated` (the default: halfway between the upper edge of the anti-trait answers
+ * and the lower quartile of the trait answers the vector was extracted from — the same meaning on every file;
+ * calibration.ts), a value ("2.5"), or a
  * percentile of this dataset's own scores ("p95", an explicit choice: it flags that share of any file, clean or not).
  * Written on the CLI as one spec for all traits or `trait=spec,trait=spec`.
  */
 import { percentile } from '../stats';
-import { calibratedThreshold, metricCalibration, type VectorCalibration } from './calibration';
+import { CALIBRATION_ANTI_TRAIT_QUANTILE, CALIBRATION_TRAIT_QUANTILE, calibratedBounds, calibratedThreshold, type VectorCalibration } from './calibration';
 import { METRICS, metricLabel, type ScreenMetric } from './metrics';
 
 export type ThresholdSpec = { kind: 'calibrated' } | { kind: 'value'; value: number } | { kind: 'percentile'; p: number };
@@ -68,9 +69,8 @@ export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[],
   if (spec.kind === 'value') return { value: spec.value, kind: 'value', rule: 'a fixed value' };
   if (spec.kind === 'percentile') return { value: percentile(scores, spec.p), kind: 'percentile', rule: `the ${spec.p}th percentile of this file's scores (relative to this file)` };
   const { calibration } = calibrated;
-  const distributions = calibration && metricCalibration(calibration, metric);
-  if (calibration && distributions) {
-    const { negative, positive } = distributions;
+  const bounds = calibration && calibratedBounds(calibration, metric);
+  if (calibration && bounds) {
     const measured = calibration.ownResponseTokens;
     const used = calibrated.ownResponseTokens;
     // ΔP and the token metrics subtract the model's own answer: one of another length moves them, so the threshold
@@ -79,7 +79,7 @@ export function resolveThreshold(spec: ThresholdSpec, scores: readonly number[],
     return {
       value: calibratedThreshold(calibration, metric),
       kind: 'calibrated',
-      rule: `halfway between the median anti-trait (${negative.quantiles[50].toFixed(2)}) and trait (${positive.quantiles[50].toFixed(2)}) answers of the ${negative.n} pairs this vector was extracted from`,
+      rule: `halfway between the anti-trait answers' ${CALIBRATION_ANTI_TRAIT_QUANTILE}th percentile (${bounds.antiTrait.toFixed(2)}) and the trait answers' ${CALIBRATION_TRAIT_QUANTILE}th (${bounds.trait.toFixed(2)}), of the ${bounds.pairs} pairs this vector was extracted from`,
       ...(otherLength ? { notice: `the calibration measured ${metricLabel(metric)} against own answers of up to ${measured} tokens, this run against ${used}: screen with own answers of ${measured} tokens to compare like with like (CLI --own-tokens ${measured}; vectors calibrated with different lengths, one at a time)` } : {}),
     };
   }
