@@ -1,8 +1,8 @@
 /**
  * Flagging thresholds, per trait: `calibrated` (the default: halfway between the upper edge of the anti-trait answers
  * and the lower quartile of the trait answers the vector was extracted from — the same meaning on every file;
- * calibration.ts), a value ("2.5"), or a
- * percentile of this dataset's own scores ("p95", an explicit choice: it flags that share of any file, clean or not).
+ * calibration.ts), a value ("2.5"), or a percentile of this dataset's own scores ("p95", an explicit choice: it flags
+ * that share of any file, clean or not).
  * Written on the CLI as one spec for all traits or `trait=spec,trait=spec`.
  */
 import { percentile } from '../stats';
