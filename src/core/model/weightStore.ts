@@ -91,8 +91,7 @@ export function prepareModelFiles(ckpt: Checkpoint, cacheRoot = defaultCacheRoot
         const merged = adapted.has(name) ? mergedTensor(adapter!, name, () => ref.readRows(0, ref.shape[0])) : undefined;
         const pieces = merged ? [{ first: 0, values: merged }] : rowPieces(ref);
         if (quantized.has(name) && precision !== 'f32') {
-          // Untied embeddings are only gathered: int8 costs no speed and keeps row 0 exact (quantize.ts).
-          const bits = name === 'model.embed_tokens.weight' && lmHeadName(ckpt) !== name ? 8 : bitsOf(precision);
+          const bits = storedBits(ckpt, name, precision);
           const shape = ref.shape as [number, number];
           // GGUF Q8_0 / Q4_0 rows are already MatMulNBits blocks: copied exactly, never requantized.
           const exact = !merged && ref.exactBlocks?.bits === bits ? ref.exactBlocks : undefined;
@@ -134,6 +133,12 @@ export function quantizedWeightNames(ckpt: Pick<Checkpoint, 'spec' | 'weights'>)
     for (const p of projections) names.push(`${p}.weight`);
   }
   return [...new Set(names)];
+}
+
+/** The bits a quantized weight (one of quantizedWeightNames) is stored with at a precision. */
+export function storedBits(ckpt: Pick<Checkpoint, 'spec' | 'weights'>, name: string, precision: Exclude<WeightPrecision, 'f32'>): 4 | 8 {
+  // Untied embeddings are only gathered: int8 costs no speed and keeps row 0 exact (quantize.ts).
+  return name === 'model.embed_tokens.weight' && lmHeadName(ckpt) !== name ? 8 : bitsOf(precision);
 }
 
 /** About this many values per piece read, converted and quantized at a time. */
