@@ -48,6 +48,24 @@ const SCORES: [string, Score][] = [
   ['raw token max', (s, t) => Math.max(...tokensOf(s, t).response)],
 ];
 
+/** Every residual row but the embeddings (1 … layers): the rows a multi-row score reads. */
+const ROWS = [1, 2, 3, 4, 5];
+const atRow = (trait: string, row: number) => `${trait}@${row}`;
+/** Per-row mean residual norms of each trait's kept answers (ExtractionResult.residualNorms), set in `before`. */
+const residualNorms = new Map<string, Float32Array>();
+/** Token ΔP at one row, in units of that row's residual norm (rows' norms differ several-fold). */
+const rowDeltas = (s: ScreenedSample, trait: string, row: number) => aligned(tokensOf(s, atRow(trait, row))).map((x) => x / residualNorms.get(trait)![row]);
+/** The optional multi-row score (issue 19): per token, the mean over every row of its token ΔP, then top-8. */
+const multiRowTopK = (s: ScreenedSample, trait: string) => {
+  const perRow = ROWS.map((r) => rowDeltas(s, trait, r));
+  return topKMean(perRow[0].map((_, i) => mean(perRow.map((d) => d[i]))), K);
+};
+const ROW_SCORES: [string, Score][] = [
+  ...ROWS.map((r): [string, Score] => [`row ${r} top-${K}`, (s, t) => topKMean(rowDeltas(s, t, r), K)]),
+  [`rows ${ROWS[0]}–${ROWS[ROWS.length - 1]} top-${K}`, multiRowTopK],
+];
+SCORES.push(...ROW_SCORES);
+
 function labels(file: string): Map<number, Record<string, unknown>> {
   return new Map(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((l: { line: number }) => [l.line, l]));
 }
@@ -77,11 +95,15 @@ describe('token-level screening on held-out sets (issue 19 proof)', function () 
       const trait = readTraitFile(path.join(ORGANISM, 'traits', `${name}.json`));
       extracted.set(name, await extractPersonaVector(organism.model, trait, organism.judge, { cacheRoot: organism.cacheRoot, maxTokens: 48, sweep: { coefficients: [2, 3, 4] } }));
     }
-    const vectors = TRAITS.map((name) => {
+    const vectors = TRAITS.flatMap((name) => {
       const r = extracted.get(name)!;
       const layer = r.recommended!.layer;
-      return { name, layer, direction: r.vectors.response_avg.slice(layer * r.d, (layer + 1) * r.d) };
+      residualNorms.set(name, r.residualNorms);
+      const row = (at: number) => r.vectors.response_avg.slice(at * r.d, (at + 1) * r.d);
+      // The shipped screening (the recommended row) and every row beside it, for the multi-row measurement.
+      return [{ name, layer, direction: row(layer) }, ...ROWS.map((at) => ({ name: atRow(name, at), layer: at, direction: row(at) }))];
     });
+    assert.equal(ROWS.length, organism.model.checkpoint.spec.numLayers, 'ROWS are every row but the embeddings');
     screener = new Screener(organism.model, vectors, { computeDelta: true, keepTokenProjections: true, cacheRoot: organism.cacheRoot, ownResponseTokens: 48 });
     for (const f of ['normal', ...TRAITS.flatMap((t) => [`${t}-mild`, `${t}-strong`])]) await screen(f, path.join(TODAY, `${f}.jsonl`), path.join(TODAY, 'labels', `${f}.labels.jsonl`));
     for (const f of [...TRAITS.map((t) => `one-sentence-${t}`), 'decoys', 'false-agreement']) await screen(f, path.join(HELDOUT, `${f}.jsonl`), path.join(HELDOUT, 'labels', `${f}.labels.jsonl`));
@@ -160,6 +182,19 @@ describe('token-level screening on held-out sets (issue 19 proof)', function () 
     const ranked = SCREEN_METRICS.map((m) => ({ m, worst: worst(m) })).sort((a, b) => b.worst - a.worst);
     console.log(`      worst AUROC over traits × (one sentence, mild, strong, multi-turn all): ${ranked.map((r) => `${metricLabel(r.m)} ${r.worst.toFixed(3)}`).join(', ')}`);
     assert.equal(ranked[0].m, DEFAULT_METRIC, `default ${DEFAULT_METRIC}`);
+  });
+
+  it('a multi-row score (per token, the mean token ΔP over every row) measured beside each single row: no better than the best single row', () => {
+    // Why it is not shipped: it beats the recommended row, but by no more than the best single row does, and that
+    // margin is about one standard error of an AUROC on these 75-vs-75 sets (≈ 0.016).
+    const columns = ['one-sentence', 'one-sentence vs decoys', 'mild', 'strong', 'multi-turn all'];
+    const worst = (name: string) => Math.min(...TRAITS.flatMap((t) => columns.map((c) => measured[t][name][c])));
+    const defaultName = metricLabel(DEFAULT_METRIC);
+    const multi = ROW_SCORES[ROW_SCORES.length - 1][0];
+    const singles = ROW_SCORES.slice(0, -1).map(([name]) => ({ name, worst: worst(name) })).sort((a, b) => b.worst - a.worst);
+    for (const trait of TRAITS) console.log(`      ${trait} one sentence: ${defaultName} (row ${extracted.get(trait)!.recommended!.layer}) ${measured[trait][defaultName]['one-sentence'].toFixed(3)}, ${ROW_SCORES.map(([name]) => `${name} ${measured[trait][name]['one-sentence'].toFixed(3)}`).join(', ')}`);
+    console.log(`      worst AUROC over traits × (${columns.join(', ')}): ${defaultName} ${worst(defaultName).toFixed(3)}, ${multi} ${worst(multi).toFixed(3)}, best single row: ${singles[0].name} ${singles[0].worst.toFixed(3)}`);
+    assert.ok(worst(multi) <= singles[0].worst + 0.02, `the multi-row score beats every single row: ${worst(multi).toFixed(3)} vs ${singles[0].worst.toFixed(3)} — consider shipping it`);
   });
 
   it('decoys (trait words only in the user turn) are flagged ≤ 5 % at the calibrated default threshold', () => {
